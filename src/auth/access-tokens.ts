@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { SignJWT, jwtVerify, decodeProtectedHeader } from "jose";
+import type { SigningKey } from "./signing-keys.js";
+
+/** AccessClaims are the claims Gatehouse puts in an access token. */
+export interface AccessClaims {
+  sub: string;
+  tid: string;
+  lvl: number;
+  sid: string;
+  jti: string;
+  exp: number;
+}
+
+/** AccessTokens issues and verifies EdDSA access tokens. */
+export interface AccessTokens {
+  issue(input: { userId: string; tenantId: string; level: number; sessionId: string }): Promise<{ token: string; expiresAt: Date }>;
+  /** verify answers the claims, or undefined for any bad token (never throws). */
+  verify(token: string): Promise<AccessClaims | undefined>;
+}
+
+/**
+ * createAccessTokens signs with the one Ed25519 key and verifies with the
+ * algorithm pinned, `kid`, `iss`, `aud` and `exp` (30 s leeway) checked.
+ * Verified tokens are cached until they expire: verification costs about as
+ * much as a whole no-op call, and a token's signature never changes.
+ * Revocation is checked separately, per call, by the session cache.
+ */
+export function createAccessTokens(key: SigningKey, opts: { issuer: string; audience: string; ttlSeconds: number; cacheSize?: number; now?: () => number }): AccessTokens {
+  const now = opts.now ?? Date.now;
+  const cacheSize = opts.cacheSize ?? 20_000;
+  const cache = new Map<string, AccessClaims>();
+  const leeway = 30;
+  return {
+    async issue({ userId, tenantId, level, sessionId }) {
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + opts.ttlSeconds;
+      const token = await new SignJWT({ tid: tenantId, lvl: level, sid: sessionId })
+        .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" })
+        .setIssuer(opts.issuer)
+        .setAudience(opts.audience)
+        .setSubject(userId)
+        .setJti(randomUUID())
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key.privateKey);
+      return { token, expiresAt: new Date(exp * 1000) };
+    },
+    async verify(token) {
+      if (token.length > 4096) return undefined;
+      const cached = cache.get(token);
+      if (cached) {
+        if (cached.exp + leeway > now() / 1000) return cached;
+        cache.delete(token);
+        return undefined;
+      }
+      try {
+        const header = decodeProtectedHeader(token);
+        if (header.kid !== key.kid) return undefined;
+        const { payload } = await jwtVerify(token, key.publicKey, {
+          algorithms: ["EdDSA"],
+          issuer: opts.issuer,
+          audience: opts.audience,
+          clockTolerance: leeway,
+          currentDate: new Date(now()),
+          requiredClaims: ["sub", "exp", "iat", "jti"],
+        });
+        const claims: AccessClaims = {
+          sub: String(payload.sub),
+          tid: String(payload.tid),
+          lvl: Number(payload.lvl),
+          sid: String(payload.sid),
+          jti: String(payload.jti),
+          exp: Number(payload.exp),
+        };
+        if (!claims.tid || !claims.sid || !Number.isInteger(claims.lvl)) return undefined;
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
+        cache.set(token, claims);
+        return claims;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

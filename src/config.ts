@@ -1,0 +1,147 @@
+/**
+ * Config is Gatehouse's configuration, read from `GATEHOUSE_*` environment
+ * variables and checked at start.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** databaseUrl unset → embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** redisUrls empty → in-process locks, rate limits and revocation. */
+  redisUrls: string[];
+  redisKeyPrefix: string;
+  corsOrigins: string[];
+  reflection: boolean;
+  logLevel: string;
+  adminPassword?: string;
+  /** readMaxBytes caps one request message (RESOURCE_EXHAUSTED beyond). */
+  readMaxBytes: number;
+  /** maxTimeoutMs caps the deadline a client may ask for. */
+  maxTimeoutMs: number;
+  shutdownGraceMs: number;
+  healthIntervalMs: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** jwtPrivateKey is an Ed25519 private key (PKCS#8 PEM); unset → generated and kept in dataDir. */
+  jwtPrivateKey?: string;
+  accessTokenTtlSeconds: number;
+  sessionIdleSeconds: number;
+  sessionAbsoluteSeconds: number;
+  rateLimitPerMinute: number;
+  loginRateLimitPerMinute: number;
+  lockoutUserFailures: number;
+  lockoutUserWindowSeconds: number;
+  lockoutUserDurationSeconds: number;
+  lockoutIpFailures: number;
+  lockoutIpWindowSeconds: number;
+  lockMinTtlSeconds: number;
+  trustProxy: boolean;
+  secureCookies: boolean;
+}
+
+/** ConfigError lists every problem found in the environment. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * loadConfig reads the configuration from `env`, applying defaults, and
+ * throws a ConfigError naming every bad variable.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[`GATEHOUSE_${name}`];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`GATEHOUSE_${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[`GATEHOUSE_${name}`];
+    if (raw === undefined || raw === "") return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`GATEHOUSE_${name}=${JSON.stringify(raw)}: expected true or false`);
+    return fallback;
+  };
+  const str = (name: string): string | undefined => {
+    const raw = env[`GATEHOUSE_${name}`];
+    return raw === undefined || raw === "" ? undefined : raw;
+  };
+  const list = (name: string): string[] =>
+    (str(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+
+  const redisUrls = list("REDIS_URLS");
+  for (const url of redisUrls) {
+    if (!/^rediss?:\/\//.test(url)) problems.push(`GATEHOUSE_REDIS_URLS: ${JSON.stringify(url)} is not a redis:// URL`);
+  }
+  const databaseUrl = str("DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push("GATEHOUSE_DATABASE_URL: expected a postgres:// URL");
+  }
+  const corsOrigins = list("CORS_ORIGINS");
+  for (const origin of corsOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/]+$/.test(origin)) {
+      problems.push(`GATEHOUSE_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://host:port`);
+    }
+  }
+  const tlsCertFile = str("TLS_CERT");
+  const tlsKeyFile = str("TLS_KEY");
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    problems.push("GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together");
+  }
+  const logLevel = str("LOG_LEVEL") ?? "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    problems.push(`GATEHOUSE_LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`);
+  }
+
+  const config: Config = {
+    port: int("PORT", 8080, 0, 65535),
+    host: str("HOST") ?? "0.0.0.0",
+    tlsCertFile,
+    tlsKeyFile,
+    databaseUrl,
+    dataDir: str("DATA_DIR") ?? "./.gatehouse",
+    redisUrls,
+    redisKeyPrefix: str("REDIS_PREFIX") ?? "gh:",
+    corsOrigins,
+    reflection: bool("REFLECTION", true),
+    logLevel,
+    adminPassword: str("ADMIN_PASSWORD"),
+    readMaxBytes: int("READ_MAX_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxTimeoutMs: int("MAX_TIMEOUT_MS", 60_000, 100, 3_600_000),
+    shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    healthIntervalMs: int("HEALTH_INTERVAL_MS", 1_000, 50, 60_000),
+    jwtIssuer: str("JWT_ISSUER") ?? "gatehouse",
+    jwtAudience: str("JWT_AUDIENCE") ?? "gatehouse",
+    jwtPrivateKey: str("JWT_PRIVATE_KEY"),
+    accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL_SECONDS", 900, 10, 86_400),
+    sessionIdleSeconds: int("SESSION_IDLE_SECONDS", 1_800, 10, 604_800),
+    sessionAbsoluteSeconds: int("SESSION_ABSOLUTE_SECONDS", 43_200, 10, 2_592_000),
+    rateLimitPerMinute: int("RATE_LIMIT_PER_MINUTE", 100, 1, 10_000_000),
+    loginRateLimitPerMinute: int("LOGIN_RATE_LIMIT_PER_MINUTE", 10, 1, 10_000_000),
+    lockoutUserFailures: int("LOCKOUT_USER_FAILURES", 5, 1, 1000),
+    lockoutUserWindowSeconds: int("LOCKOUT_USER_WINDOW_SECONDS", 900, 1, 86_400),
+    lockoutUserDurationSeconds: int("LOCKOUT_USER_DURATION_SECONDS", 900, 1, 86_400),
+    lockoutIpFailures: int("LOCKOUT_IP_FAILURES", 20, 1, 100_000),
+    lockoutIpWindowSeconds: int("LOCKOUT_IP_WINDOW_SECONDS", 600, 1, 86_400),
+    lockMinTtlSeconds: int("LOCK_MIN_TTL_SECONDS", 600, 1, 1800),
+    trustProxy: bool("TRUST_PROXY", false),
+    secureCookies: bool("SECURE_COOKIES", true),
+    ...overrides,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

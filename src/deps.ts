@@ -1,0 +1,44 @@
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Database } from "./store/database.js";
+import type { RedisNodes } from "./shared-state/redis-nodes.js";
+import type { Bus } from "./shared-state/bus.js";
+import type { Limiter, LimiterFactory } from "./shared-state/rate-limiters.js";
+import type { HealthMonitor } from "./health/health-monitor.js";
+import type { Authenticator } from "./interceptors/authn.js";
+import type { RoomAccess } from "./interceptors/authz.js";
+import type { AuditStore } from "./interceptors/audit.js";
+import type { AccessTokens } from "./auth/access-tokens.js";
+import type { SessionManager } from "./auth/sessions.js";
+import type { SigningKey } from "./auth/signing-keys.js";
+
+/**
+ * Deps is the one bundle of dependencies every part of Gatehouse receives.
+ * There are no module-level singletons: a test builds its own Deps with its
+ * own database, Redis prefix and configuration.
+ */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  /** redis is undefined in embedded mode (in-process locks, limits, bus). */
+  redis: RedisNodes | undefined;
+  bus: Bus;
+  limiters: LimiterFactory;
+  ipLimiter: Limiter;
+  principalLimiter: Limiter;
+  health: HealthMonitor;
+  authenticator: Authenticator;
+  rooms: RoomAccess;
+  audit: AuditStore<EntityManager>;
+  tokens: AccessTokens;
+  sessions: SessionManager;
+  signingKey: SigningKey;
+  /** jwks answers the public signing keys (GET /.well-known/jwks.json). */
+  jwks(): Promise<{ keys: object[] }>;
+  /** shutdownSignal aborts when the server starts shutting down. */
+  shutdownSignal: AbortSignal;
+}

@@ -1,0 +1,129 @@
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { kAuditNote, kPrincipal, kRequestInfo, type AuditNote } from "../context.js";
+import type { Logger } from "../logger.js";
+import { accessRuleOf } from "./access-rules.js";
+import { isInfrastructure } from "./authn.js";
+import { toConnectError } from "./errors.js";
+
+/** AuditOutcome is the outcome column of an audit record. */
+export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED";
+
+/** AuditRecord is one audit event before the chain gives it seq and hashes. */
+export interface AuditRecord {
+  tenantId: string;
+  roomId?: string;
+  actorId?: string;
+  actorName: string;
+  ip: string;
+  userAgent: string;
+  requestId: string;
+  method: string;
+  action: string;
+  resource: string;
+  outcome: AuditOutcome;
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * AuditStore writes audit records: inside a caller's transaction (so a change
+ * and its record commit together) or in a transaction of their own.
+ */
+export interface AuditStore<Tx> {
+  /** inTenantTransaction runs fn in one transaction scoped to the tenant. */
+  inTenantTransaction<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  append(tx: Tx, record: AuditRecord): Promise<void>;
+}
+
+/** kTransaction holds the unit of work of a mutating call (its transaction). */
+export const kTransaction = createContextKey<unknown>(undefined, { description: "transaction" });
+
+const deniedCodes = new Set([Code.PermissionDenied, Code.Unauthenticated, Code.NotFound]);
+
+function recordOf(req: Parameters<Parameters<Interceptor>[0]>[0], note: AuditNote, outcome: AuditOutcome, reason: string): AuditRecord | undefined {
+  const principal = req.contextValues.get(kPrincipal);
+  const tenantId = note.tenantId ?? principal?.tenantId;
+  if (!tenantId) return undefined;
+  const info = req.contextValues.get(kRequestInfo);
+  const roomFromMessage = req.stream ? undefined : (req.message as { roomId?: unknown }).roomId;
+  return {
+    tenantId,
+    roomId: note.roomId ?? (typeof roomFromMessage === "string" && roomFromMessage !== "" ? roomFromMessage : undefined),
+    actorId: note.actorId ?? principal?.userId,
+    actorName: note.actorName ?? principal?.username ?? "",
+    ip: info.ip,
+    userAgent: info.userAgent.slice(0, 256),
+    requestId: info.requestId,
+    method: `${req.service.typeName}/${req.method.name}`,
+    action: note.action ?? req.method.name,
+    resource: note.resource ?? "",
+    outcome,
+    reason,
+    details: note.details ?? {},
+  };
+}
+
+/**
+ * createAuditInterceptor records every denial, every failed mutation, and
+ * every call of a method whose rule says `audit`. Successful mutations are
+ * recorded by the unit-of-work interceptor inside their own transaction.
+ */
+export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    if (isInfrastructure(req.service.typeName)) return next(req);
+    const rule = accessRuleOf(req.method);
+    const note: AuditNote = {};
+    req.contextValues.set(kAuditNote, note);
+    const write = async (outcome: AuditOutcome, reason: string) => {
+      const record = recordOf(req, note, outcome, reason);
+      if (!record) return;
+      try {
+        await store.inTenantTransaction(record.tenantId, (tx) => store.append(tx, record));
+      } catch (err) {
+        // The call's own result stands; a lost record is logged loudly.
+        logger.error({ err, method: record.method, requestId: record.requestId }, "audit write failed");
+      }
+    };
+    try {
+      const res = await next(req);
+      const recordedInTransaction = rule?.mutates && req.contextValues.get(kPrincipal) !== undefined;
+      if (rule?.audit && !recordedInTransaction) await write("ALLOWED", "");
+      return res;
+    } catch (e) {
+      const err = e instanceof ConnectError ? e : toConnectError(e);
+      if (deniedCodes.has(err.code)) {
+        await write("DENIED", err.rawMessage);
+      } else if (rule?.mutates || rule?.audit) {
+        await write("FAILED", err.code === Code.Internal ? "internal error" : err.rawMessage);
+      }
+      throw e;
+    }
+  };
+}
+
+/**
+ * createUnitOfWorkInterceptor runs each authenticated mutating call in one
+ * tenant-scoped transaction and appends its audit record in that same
+ * transaction: no change is committed without its record, and a failure
+ * leaves nothing half-written.
+ */
+export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>): Interceptor {
+  return (next) => async (req) => {
+    if (isInfrastructure(req.service.typeName)) return next(req);
+    const rule = accessRuleOf(req.method);
+    const principal = req.contextValues.get(kPrincipal);
+    if (!rule?.mutates || !principal) return next(req);
+    return store.inTenantTransaction(principal.tenantId, async (tx) => {
+      req.contextValues.set(kTransaction, tx);
+      try {
+        const res = await next(req);
+        const note = req.contextValues.get(kAuditNote) ?? {};
+        const record = recordOf(req, note, "ALLOWED", "");
+        if (record) await store.append(tx, record);
+        return res;
+      } finally {
+        req.contextValues.delete(kTransaction);
+      }
+    });
+  };
+}

@@ -1,0 +1,116 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ErrorDetailSchema, LockHolderSchema, ViolationSchema } from "../../gen/gatehouse/v1/common_pb.js";
+import { DomainError, type ErrorKind } from "../domain/errors.js";
+import { StoreError } from "../store/errors.js";
+
+const codeOfKind: Record<ErrorKind, Code> = {
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  not_found: Code.NotFound,
+  invalid_argument: Code.InvalidArgument,
+  failed_precondition: Code.FailedPrecondition,
+  resource_exhausted: Code.ResourceExhausted,
+  aborted: Code.Aborted,
+  already_exists: Code.AlreadyExists,
+  unavailable: Code.Unavailable,
+  unimplemented: Code.Unimplemented,
+};
+
+const reasonOfCode: Partial<Record<Code, string>> = {
+  [Code.Unauthenticated]: "UNAUTHENTICATED",
+  [Code.PermissionDenied]: "PERMISSION_DENIED",
+  [Code.NotFound]: "NOT_FOUND",
+  [Code.InvalidArgument]: "INVALID_ARGUMENT",
+  [Code.ResourceExhausted]: "RESOURCE_EXHAUSTED",
+  [Code.Unavailable]: "UNAVAILABLE",
+  [Code.DeadlineExceeded]: "DEADLINE_EXCEEDED",
+  [Code.Canceled]: "CANCELED",
+  [Code.Unimplemented]: "UNIMPLEMENTED",
+};
+
+/**
+ * toConnectError turns anything thrown by a handler or interceptor into a
+ * ConnectError carrying one gatehouse.v1.ErrorDetail. Domain errors keep
+ * their message and facts; anything else becomes a bare "internal error"
+ * with the original kept only as `cause` (for the log, never the client).
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof StoreError) return toConnectError(domainErrorOfStore(err));
+  if (err instanceof DomainError) {
+    const facts = err.facts;
+    const detail = create(ErrorDetailSchema, {
+      reason: err.reason,
+      message: err.message,
+      field: facts.field ?? "",
+      attemptedValue: facts.attemptedValue ?? "",
+      parentValue: facts.parentValue ?? "",
+      layer: facts.layer ?? "",
+      ruleIds: facts.ruleIds ?? [],
+      permission: facts.permission ?? "",
+      violations: (facts.violations ?? []).map((v) =>
+        create(ViolationSchema, { line: v.line, column: v.column, message: v.message, file: v.file ?? "", rule: v.rule ?? "" }),
+      ),
+    });
+    const metadata = new Headers();
+    if (facts.retryAfterSeconds !== undefined) {
+      const seconds = Math.max(1, Math.ceil(facts.retryAfterSeconds));
+      detail.retryAfter = durationFromMs(seconds * 1000);
+      metadata.set("retry-after", String(seconds));
+    }
+    if (facts.holder) {
+      detail.holder = create(LockHolderSchema, {
+        holderId: facts.holder.holderId,
+        holderName: facts.holder.holderName,
+        expiresAt: timestampFromDate(facts.holder.expiresAt),
+      });
+    }
+    return new ConnectError(err.message, codeOfKind[err.kind], metadata, [{ desc: ErrorDetailSchema, value: detail }], err);
+  }
+  if (err instanceof ConnectError) {
+    if (err.code === Code.Internal || err.code === Code.Unknown) {
+      return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    }
+    if (err.findDetails(ErrorDetailSchema).length > 0) return err;
+    const reason = err.code === Code.ResourceExhausted && /read limit|max/i.test(err.rawMessage) ? "MESSAGE_TOO_LARGE" : reasonOfCode[err.code] ?? Code[err.code].toUpperCase();
+    return new ConnectError(err.rawMessage, err.code, err.metadata, [
+      { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason, message: err.rawMessage }) },
+    ], err.cause ?? err);
+  }
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/**
+ * createErrorInterceptor maps every failure below it to a ConnectError with
+ * our ErrorDetail. Streams are mapped when they fail to start; a failure
+ * mid-stream is mapped by the handler's own iterator.
+ */
+export function createErrorInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  };
+}
+
+/** domainErrorOfStore gives a database condition a safe, generic message. */
+function domainErrorOfStore(err: StoreError): DomainError {
+  switch (err.kind) {
+    case "already_exists":
+      return new DomainError("already_exists", "ALREADY_EXISTS", "already exists");
+    case "foreign_key":
+      return new DomainError("invalid_argument", "INVALID_ARGUMENT", "refers to something that does not exist");
+    case "invalid_data":
+      return new DomainError("invalid_argument", "INVALID_ARGUMENT", err.message);
+    case "not_found":
+    case "tenant_isolation":
+      return new DomainError("not_found", "NOT_FOUND", "not found");
+    case "conflict":
+      return new DomainError("aborted", "CONFLICT", "concurrent change, retry");
+    case "unavailable":
+      return new DomainError("unavailable", "UNAVAILABLE", "database unavailable, try again");
+  }
+}

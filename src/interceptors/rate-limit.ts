@@ -1,0 +1,40 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { kPrincipal, kRequestInfo } from "../context.js";
+import { DomainError } from "../domain/errors.js";
+import type { Limiter } from "../shared-state/rate-limiters.js";
+import { isInfrastructure } from "./authn.js";
+
+function refuse(retryAfterSeconds: number, what: string): DomainError {
+  return new DomainError("resource_exhausted", "RATE_LIMITED", `rate limit exceeded for this ${what}, retry later`, { retryAfterSeconds });
+}
+
+function carriesCredentials(header: Headers): boolean {
+  return header.has("authorization") || header.has("x-room-token") || (header.get("cookie") ?? "").includes("gh_session=");
+}
+
+/**
+ * createIpRateLimitInterceptor limits calls that carry no credentials per
+ * client IP (before any authentication or database work).
+ */
+export function createIpRateLimitInterceptor(limiter: Limiter): Interceptor {
+  return (next) => async (req) => {
+    if (isInfrastructure(req.service.typeName) || carriesCredentials(req.header)) return next(req);
+    const result = await limiter.consume(`ip:${req.contextValues.get(kRequestInfo).ip}`);
+    if (!result.ok) throw refuse(result.retryAfterSeconds, "client address");
+    return next(req);
+  };
+}
+
+/**
+ * createPrincipalRateLimitInterceptor limits calls per authenticated
+ * principal, across replicas when the limiter is Redis-backed.
+ */
+export function createPrincipalRateLimitInterceptor(limiter: Limiter): Interceptor {
+  return (next) => async (req) => {
+    const principal = req.contextValues.get(kPrincipal);
+    if (!principal) return next(req);
+    const result = await limiter.consume(`user:${principal.tenantId}:${principal.userId}`);
+    if (!result.ok) throw refuse(result.retryAfterSeconds, "user");
+    return next(req);
+  };
+}

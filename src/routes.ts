@@ -1,0 +1,54 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import { AuditService } from "../gen/gatehouse/v1/audit_pb.js";
+import { AuthService } from "../gen/gatehouse/v1/auth_pb.js";
+import { LocksService } from "../gen/gatehouse/v1/locks_pb.js";
+import { MacrosService } from "../gen/gatehouse/v1/macros_pb.js";
+import { PoliciesService } from "../gen/gatehouse/v1/policies_pb.js";
+import { ReposService } from "../gen/gatehouse/v1/repos_pb.js";
+import { RolesService } from "../gen/gatehouse/v1/roles_pb.js";
+import { RoomsService } from "../gen/gatehouse/v1/rooms_pb.js";
+import { RulesService } from "../gen/gatehouse/v1/rules_pb.js";
+import { TenantsService } from "../gen/gatehouse/v1/tenants_pb.js";
+import { UsersService } from "../gen/gatehouse/v1/users_pb.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import type { Deps } from "./deps.js";
+import { createHealthImpl } from "./reflection/health-service.js";
+import { createHealthStatusSource } from "./reflection/health-status.js";
+import { registerReflection } from "./reflection/reflection-service.js";
+import { createAuthService } from "./services/auth.js";
+
+/** gatehouseServices lists every gatehouse.v1 service, in the order reflection lists them. */
+export const gatehouseServices: readonly DescService[] = [
+  AuthService,
+  UsersService,
+  RolesService,
+  TenantsService,
+  RoomsService,
+  PoliciesService,
+  RulesService,
+  MacrosService,
+  ReposService,
+  LocksService,
+  AuditService,
+];
+
+/**
+ * registerRoutes registers every service on the router. A service not built
+ * yet is registered with no methods: each answers UNIMPLEMENTED.
+ */
+export function registerRoutes(router: ConnectRouter, deps: Deps): void {
+  router.service(AuthService, createAuthService(deps));
+  router.service(UsersService, {});
+  router.service(RolesService, {});
+  router.service(TenantsService, {});
+  router.service(RoomsService, {});
+  router.service(PoliciesService, {});
+  router.service(RulesService, {});
+  router.service(MacrosService, {});
+  router.service(ReposService, {});
+  router.service(LocksService, {});
+  router.service(AuditService, {});
+  router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
+  if (deps.config.reflection) registerReflection(router, gatehouseServices);
+}

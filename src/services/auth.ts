@@ -1,0 +1,121 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { AuthService, JwkSchema } from "../../gen/gatehouse/v1/auth_pb.js";
+import type { Deps } from "../deps.js";
+import { DomainError, invalidArgument } from "../domain/errors.js";
+import { burnPasswordCheck, verifyPassword } from "../auth/passwords.js";
+import { setCookieHeaders } from "../auth/cookies.js";
+import { createLoginGuard } from "../auth/login-guard.js";
+import { auditNoteOf, inCallerTenant, principalOf, requestInfoOf } from "./support.js";
+import { userMessage, userRows } from "./user-view.js";
+
+const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
+
+/**
+ * createAuthService implements AuthService: Login (with lockout, identical
+ * answers for unknown users), rotating Refresh, Logout, WhoAmI and GetJwks.
+ */
+export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
+  const guard = createLoginGuard(deps.limiters, deps.config);
+  return {
+    async login(req, ctx) {
+      const info = requestInfoOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "auth.login";
+      note.resource = `user:${req.username.slice(0, 64)}`;
+      note.actorName = req.username.slice(0, 64);
+      if (req.tenant === "" || req.username === "" || req.password === "") {
+        throw invalidArgument(req.tenant === "" ? "tenant" : req.username === "" ? "username" : "password", "is required");
+      }
+      if (req.tenant.length > 128 || req.username.length > 128 || req.password.length > 1024) {
+        throw invalidArgument("username", "too long");
+      }
+      await guard.admit(req.tenant, req.username, info.ip);
+      const tenant = await deps.db.asSystem(async (em) => {
+        const rows = (await em.execute("select id from tenants where name = ?", [req.tenant])) as Array<{ id: string }>;
+        return rows[0]?.id;
+      });
+      const user = tenant
+        ? await deps.db.inTenant(tenant, async (em) => {
+            const rows = (await em.execute("select id, password_hash, disabled from users where username = ?", [req.username])) as Array<{ id: string; password_hash: string; disabled: boolean }>;
+            return rows[0];
+          })
+        : undefined;
+      // Same work and same answer whether the tenant or user exists or not.
+      const ok = user ? await verifyPassword(user.password_hash, req.password) : (await burnPasswordCheck(req.password), false);
+      if (tenant) note.tenantId = tenant;
+      if (!tenant || !user || !ok || user.disabled) {
+        await guard.failed(req.tenant, req.username, info.ip);
+        if (user) note.actorId = user.id;
+        throw invalidCredentials();
+      }
+      await guard.succeeded(req.tenant, req.username);
+      note.actorId = user.id;
+      const browser = ctx.requestHeader.has("origin") || ctx.requestHeader.has("sec-fetch-mode");
+      const { started, row } = await deps.db.inTenant(tenant, async (em) => {
+        const started = await deps.sessions.start(em, { tenantId: tenant, userId: user.id, ip: info.ip, userAgent: info.userAgent, browser });
+        const [row] = await userRows(em, "u.id = ?", [user.id]);
+        return { started, row: row! };
+      });
+      const access = await deps.tokens.issue({ userId: user.id, tenantId: tenant, level: row.level, sessionId: started.sessionId });
+      if (started.cookieToken && started.csrfToken) {
+        for (const cookie of setCookieHeaders({
+          session: started.cookieToken,
+          csrf: started.csrfToken,
+          maxAgeSeconds: deps.config.sessionAbsoluteSeconds,
+          secure: deps.config.secureCookies,
+        })) ctx.responseHeader.append("set-cookie", cookie);
+      }
+      note.details = { sessionId: started.sessionId, browser };
+      return {
+        accessToken: access.token,
+        refreshToken: started.refreshToken,
+        expiresAt: timestampFromDate(access.expiresAt),
+        user: userMessage(row),
+        csrfToken: started.csrfToken ?? "",
+        sessionExpiresAt: timestampFromDate(started.absoluteExpiresAt),
+      };
+    },
+
+    async refresh(req) {
+      if (req.refreshToken === "") throw invalidArgument("refresh_token", "is required");
+      const outcome = await deps.sessions.rotate(req.refreshToken);
+      if ("error" in outcome) {
+        throw new DomainError("unauthenticated", outcome.error === "reused" ? "REFRESH_TOKEN_REUSED" : "UNAUTHENTICATED", "refresh token invalid, expired or already used");
+      }
+      const { state, started } = outcome;
+      const access = await deps.tokens.issue({ userId: state.userId, tenantId: state.tenantId, level: state.level, sessionId: state.sessionId });
+      return { accessToken: access.token, refreshToken: started.refreshToken, expiresAt: timestampFromDate(access.expiresAt) };
+    },
+
+    async logout(_req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "auth.logout";
+      note.resource = `session:${principal.sessionId}`;
+      await inCallerTenant(ctx, deps, (em) => deps.sessions.revoke(principal.tenantId, principal.sessionId, "logout", em));
+      for (const cookie of setCookieHeaders({ clear: true, secure: deps.config.secureCookies })) ctx.responseHeader.append("set-cookie", cookie);
+      return {};
+    },
+
+    async whoAmI(_req, ctx) {
+      const principal = principalOf(ctx);
+      const row = await inCallerTenant(ctx, deps, async (em) => (await userRows(em, "u.id = ?", [principal.userId]))[0]);
+      if (!row) throw invalidCredentials();
+      return {
+        user: userMessage(row),
+        tenantId: principal.tenantId,
+        level: principal.level,
+        roles: [...principal.roles],
+        permissions: [...principal.permissions].sort(),
+        sessionExpiresAt: principal.sessionExpiresAt ? timestampFromDate(principal.sessionExpiresAt) : undefined,
+      };
+    },
+
+    async getJwks() {
+      const { keys } = await deps.jwks();
+      return { keys: keys.map((k) => create(JwkSchema, k as Record<string, string>)) };
+    },
+  };
+}

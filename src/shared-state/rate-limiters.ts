@@ -1,0 +1,85 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RedisNodes } from "./redis-nodes.js";
+
+/** LimiterSpec describes one fixed-window limit. */
+export interface LimiterSpec {
+  /** name prefixes the keys of this limiter. */
+  name: string;
+  points: number;
+  durationSeconds: number;
+  /** blockSeconds blocks the key this long once the points are spent. */
+  blockSeconds?: number;
+}
+
+/** LimitResult tells whether a consume passed and when to retry if not. */
+export type LimitResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+
+/** Limiter counts events per key, shared across replicas when Redis is configured. */
+export interface Limiter {
+  consume(key: string, points?: number): Promise<LimitResult>;
+  /** penalty adds points without refusing (login failures). */
+  penalty(key: string, points?: number): Promise<LimitResult>;
+  /** get answers the current state without consuming. */
+  get(key: string): Promise<{ consumed: number; retryAfterSeconds: number } | undefined>;
+  reset(key: string): Promise<void>;
+  /** block refuses the key for `seconds` from now. */
+  block(key: string, seconds: number): Promise<void>;
+}
+
+/** LimiterFactory makes limiters over the configured store. */
+export type LimiterFactory = (spec: LimiterSpec) => Limiter;
+
+/**
+ * createLimiterFactory builds limiters on rate-limiter-flexible: Redis-backed
+ * (with an in-memory insurance limiter while Redis is unreachable) when nodes
+ * are given, in-memory otherwise.
+ */
+export function createLimiterFactory(nodes: RedisNodes | undefined, prefix: string): LimiterFactory {
+  return (spec) => {
+    const base = {
+      keyPrefix: `${prefix}rl:${spec.name}`,
+      points: spec.points,
+      duration: spec.durationSeconds,
+      blockDuration: spec.blockSeconds ?? 0,
+    };
+    const limiter: RateLimiterAbstract = nodes
+      ? new RateLimiterRedis({
+          ...base,
+          storeClient: nodes.primary,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(base),
+        })
+      : new RateLimiterMemory(base);
+    return wrap(limiter);
+  };
+}
+
+function wrap(limiter: RateLimiterAbstract): Limiter {
+  const refused = (res: RateLimiterRes): LimitResult => ({ ok: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) });
+  return {
+    async consume(key, points = 1) {
+      try {
+        const res = await limiter.consume(key, points);
+        return { ok: true, remaining: res.remainingPoints };
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return refused(err);
+        throw err;
+      }
+    },
+    async penalty(key, points = 1) {
+      const res = await limiter.penalty(key, points);
+      return res.remainingPoints > 0 ? { ok: true, remaining: res.remainingPoints } : refused(res);
+    },
+    async get(key) {
+      const res = await limiter.get(key);
+      if (!res) return undefined;
+      return { consumed: res.consumedPoints, retryAfterSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
+    },
+    async reset(key) {
+      await limiter.delete(key);
+    },
+    async block(key, seconds) {
+      await limiter.block(key, seconds);
+    },
+  };
+}

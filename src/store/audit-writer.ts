@@ -1,0 +1,286 @@
+import { createHash } from "node:crypto";
+import { canonicalJson, sanitizeText, toJsonValue, type JsonValue } from "./canonical-json.js";
+import type { AuditOutcome } from "./entities/audit-event.js";
+import { InvalidDataError } from "./errors.js";
+import type { StoreEntityManager } from "./orm.js";
+import { normalizeUuid } from "./tenant-scope.js";
+
+/** GENESIS_HASH is the `prev_hash` of a tenant's first audit event. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** AuditEventInput is one audit event as the caller knows it. */
+export interface AuditEventInput {
+  /** tenantId is the tenant whose chain the event extends. */
+  tenantId: string;
+  roomId?: string | null;
+  actorId?: string | null;
+  actorName?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+  /** method is the RPC, e.g. `gatehouse.v1.UsersService/CreateUser`. */
+  method?: string | null;
+  /** action is what was attempted, e.g. `users.create`. */
+  action: string;
+  resource?: string | null;
+  outcome: AuditOutcome;
+  reason?: string | null;
+  /** details is any JSON-serializable value, secrets already redacted. */
+  details?: unknown;
+  /** createdAt defaults to now; it is truncated to milliseconds. */
+  createdAt?: Date;
+}
+
+/**
+ * AuditEventRecord is an event as stored: normalized, numbered and hashed. The
+ * fields mean what they mean on AuditEventEntity.
+ */
+export interface AuditEventRecord {
+  tenantId: string;
+  seq: number;
+  roomId: string | null;
+  actorId: string | null;
+  actorName: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  method: string | null;
+  action: string;
+  resource: string | null;
+  outcome: AuditOutcome;
+  reason: string | null;
+  details: JsonValue;
+  createdAt: Date;
+  prevHash: string;
+  hash: string;
+}
+
+/** AuditChainReport is the answer of verifyAuditChain. */
+export interface AuditChainReport {
+  /** ok is true when every event and the chain head check out. */
+  ok: boolean;
+  /** eventsChecked counts the events read, up to and including the first broken one. */
+  eventsChecked: number;
+  /** firstBrokenSeq is the first seq that is missing, altered or out of chain. */
+  firstBrokenSeq?: number;
+}
+
+const outcomes: ReadonlySet<string> = new Set<AuditOutcome>(["ALLOWED", "DENIED", "FAILED"]);
+
+/**
+ * hashAuditEvent computes an event's hash: SHA-256 hex over the canonical JSON
+ * (sorted keys, no whitespace) of every stored field except `hash`, with
+ * `createdAt` as an ISO-8601 string with milliseconds and `prevHash` included.
+ */
+export function hashAuditEvent(event: Omit<AuditEventRecord, "hash">): string {
+  const payload: JsonValue = {
+    tenantId: event.tenantId,
+    seq: event.seq,
+    roomId: event.roomId,
+    actorId: event.actorId,
+    actorName: event.actorName,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    requestId: event.requestId,
+    method: event.method,
+    action: event.action,
+    resource: event.resource,
+    outcome: event.outcome,
+    reason: event.reason,
+    details: event.details,
+    createdAt: event.createdAt.toISOString(),
+    prevHash: event.prevHash,
+  };
+  return createHash("sha256").update(canonicalJson(payload), "utf8").digest("hex");
+}
+
+/**
+ * appendAuditEvent appends one event to its tenant's chain inside the caller's
+ * transaction (so a change and its audit record commit or roll back together;
+ * without a transaction it opens one). It locks the tenant's `audit_heads` row,
+ * which serializes appends per tenant until the transaction ends: keep the
+ * transaction short after appending. Answers the stored record.
+ */
+export async function appendAuditEvent(em: StoreEntityManager, event: AuditEventInput): Promise<AuditEventRecord> {
+  if (!em.isInTransaction()) {
+    return em.transactional((tx) => appendAuditEvent(tx, event));
+  }
+  const draft = normalizeEvent(event);
+  const heads = (await em.execute(
+    `insert into audit_heads (tenant_id, last_seq, last_hash) values (?, 0, ?)
+     on conflict (tenant_id) do update set last_seq = audit_heads.last_seq
+     returning last_seq, last_hash`,
+    [draft.tenantId, GENESIS_HASH],
+  )) as Array<{ last_seq: number | string; last_hash: string }>;
+  const head = heads[0]!;
+  const seq = Number(head.last_seq) + 1;
+  const unhashed = { ...draft, seq, prevHash: head.last_hash };
+  const record: AuditEventRecord = { ...unhashed, hash: hashAuditEvent(unhashed) };
+  await em.execute(
+    `with appended as (
+       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
+         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?, ?)
+       returning tenant_id, seq, hash)
+     update audit_heads set last_seq = appended.seq, last_hash = appended.hash
+       from appended where audit_heads.tenant_id = appended.tenant_id`,
+    [
+      record.tenantId,
+      record.seq,
+      record.roomId,
+      record.actorId,
+      record.actorName,
+      record.ip,
+      record.userAgent,
+      record.requestId,
+      record.method,
+      record.action,
+      record.resource,
+      record.outcome,
+      record.reason,
+      record.details === null ? null : JSON.stringify(record.details),
+      record.createdAt.toISOString(),
+      record.prevHash,
+      record.hash,
+    ],
+  );
+  return record;
+}
+
+interface StoredEventRow {
+  seq: number | string;
+  room_id: string | null;
+  actor_id: string | null;
+  actor_name: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  method: string | null;
+  action: string;
+  resource: string | null;
+  outcome: AuditOutcome;
+  reason: string | null;
+  details: JsonValue;
+  created_at_iso: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * verifyAuditChain re-reads a tenant's events in seq order, in pages, and checks
+ * that seqs run 1, 2, 3, ... without gaps, that each `prev_hash` is the previous
+ * event's hash, that each hash matches the recomputed one, and that the chain
+ * ends at `audit_heads`. It checks the chain as of its start; events appended
+ * meanwhile are left for the next run. Run it inTenant or asSystem.
+ */
+export async function verifyAuditChain(
+  em: StoreEntityManager,
+  tenantId: string,
+  options: { pageSize?: number } = {},
+): Promise<AuditChainReport> {
+  const tenant = normalizeUuid(tenantId, "tenant_id");
+  const pageSize = options.pageSize ?? 1000;
+  const heads = (await em.execute("select last_seq, last_hash from audit_heads where tenant_id = ?", [tenant])) as Array<{
+    last_seq: number | string;
+    last_hash: string;
+  }>;
+  const headSeq = heads[0] ? Number(heads[0].last_seq) : 0;
+  const headHash = heads[0]?.last_hash ?? GENESIS_HASH;
+
+  let checked = 0;
+  let prevSeq = 0;
+  let prevHash = GENESIS_HASH;
+  const broken = (seq: number): AuditChainReport => ({ ok: false, eventsChecked: checked, firstBrokenSeq: seq });
+
+  for (;;) {
+    const rows = (await em.execute(
+      `select seq, room_id, actor_id, actor_name, ip, user_agent, request_id, method, action, resource,
+              outcome, reason, details,
+              to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at_iso,
+              prev_hash, hash
+         from audit_events
+        where tenant_id = ? and seq > ? and seq <= ?
+        order by seq
+        limit ?`,
+      [tenant, prevSeq, headSeq, pageSize],
+    )) as StoredEventRow[];
+    for (const row of rows) {
+      checked += 1;
+      const seq = Number(row.seq);
+      if (seq !== prevSeq + 1) {
+        return broken(prevSeq + 1);
+      }
+      const record: Omit<AuditEventRecord, "hash"> = {
+        tenantId: tenant,
+        seq,
+        roomId: row.room_id,
+        actorId: row.actor_id,
+        actorName: row.actor_name,
+        ip: row.ip,
+        userAgent: row.user_agent,
+        requestId: row.request_id,
+        method: row.method,
+        action: row.action,
+        resource: row.resource,
+        outcome: row.outcome,
+        reason: row.reason,
+        details: row.details ?? null,
+        createdAt: new Date(row.created_at_iso),
+        prevHash: row.prev_hash,
+      };
+      if (row.prev_hash !== prevHash || hashAuditEvent(record) !== row.hash) {
+        return broken(seq);
+      }
+      prevSeq = seq;
+      prevHash = row.hash;
+    }
+    if (rows.length < pageSize) {
+      break;
+    }
+  }
+  if (prevSeq !== headSeq) {
+    return broken(prevSeq + 1); // events at the end are missing
+  }
+  if (prevHash !== headHash) {
+    return broken(headSeq === 0 ? 1 : headSeq);
+  }
+  return { ok: true, eventsChecked: checked };
+}
+
+function normalizeEvent(event: AuditEventInput): Omit<AuditEventRecord, "seq" | "prevHash" | "hash"> {
+  if (!outcomes.has(event.outcome)) {
+    throw new InvalidDataError("outcome must be ALLOWED, DENIED or FAILED");
+  }
+  if (typeof event.action !== "string" || event.action === "") {
+    throw new InvalidDataError("action is required");
+  }
+  const createdAt = event.createdAt ?? new Date();
+  const ms = Math.trunc(createdAt.getTime());
+  if (!Number.isFinite(ms)) {
+    throw new InvalidDataError("createdAt is not a valid date");
+  }
+  return {
+    tenantId: normalizeUuid(event.tenantId, "tenant_id"),
+    roomId: optionalUuid(event.roomId, "room_id"),
+    actorId: optionalUuid(event.actorId, "actor_id"),
+    actorName: optionalText(event.actorName),
+    ip: optionalText(event.ip),
+    userAgent: optionalText(event.userAgent),
+    requestId: optionalText(event.requestId),
+    method: optionalText(event.method),
+    action: sanitizeText(event.action),
+    resource: optionalText(event.resource),
+    outcome: event.outcome,
+    reason: optionalText(event.reason),
+    details: toJsonValue(event.details),
+    createdAt: new Date(ms),
+  };
+}
+
+function optionalUuid(value: string | null | undefined, field: string): string | null {
+  return value === undefined || value === null || value === "" ? null : normalizeUuid(value, field);
+}
+
+function optionalText(value: string | null | undefined): string | null {
+  return value === undefined || value === null ? null : sanitizeText(value);
+}
