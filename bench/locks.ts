@@ -13,7 +13,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import Redlock from "redlock";
 import { createMemoryFencingCounter } from "../src/locks/fencing.js";
 import { createRedisFencingCounter } from "../src/locks/redis-fencing.js";
 import { createRedlockManager } from "../src/locks/redlock-manager.js";
@@ -69,6 +68,12 @@ const rawKey = `${prefix}raw`;
 const withMemoryToken = createRedlockManager(clients, { prefix, fencing: createMemoryFencingCounter() });
 const withRedisToken = createRedlockManager(clients, { prefix, fencing: createRedisFencingCounter(clients, { prefix }) });
 
+// Not `import Redlock from "redlock"`: tsx applies tsconfig `paths`, which map
+// "redlock" to its .d.ts for the type checker, and loads that as a class with
+// no methods. Import the ESM build by file URL instead.
+const { default: Redlock } = (await import(
+  new URL("../node_modules/redlock/dist/esm/index.js", import.meta.url).href
+)) as typeof import("redlock");
 const redlock = new Redlock(clients, { retryCount: 0 });
 
 const results: Result[] = [];

@@ -12,15 +12,24 @@ export function quorumOf(size: number): number {
  */
 export type NodeReply<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** sendable are the client states worth sending to: connected, or lazy and not yet asked to connect. */
+const sendable = new Set(["ready", "wait"]);
+
 /**
  * fanOut runs `call` on every client at once and waits for all of them, each
  * bounded by `timeoutMs`. Unlike redlock it does not stop at the quorum: the
  * callers decide from every answer, and no straggler is left holding an old
  * value when the call returns (except one that timed out).
+ *
+ * A client that is not connected (reconnecting, closed) counts as down at
+ * once, without sending: with ioredis' offline queue the command would
+ * otherwise wait for the timeout on every call while a node is down, and be
+ * run late, after the reconnect, when its answer is no longer awaited.
  */
 export async function fanOut<T>(clients: readonly Redis[], timeoutMs: number, call: (client: Redis) => Promise<T>): Promise<NodeReply<T>[]> {
   return Promise.all(
     clients.map(async (client): Promise<NodeReply<T>> => {
+      if (!sendable.has(client.status)) return { ok: false, error: new Error(`redis node is ${client.status}`) };
       let timer: NodeJS.Timeout | undefined;
       try {
         const timeout = new Promise<never>((_, reject) => {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LockedError, LockUnavailableError } from "../../src/locks/errors.js";
 import type { FencingCounter } from "../../src/locks/fencing.js";
@@ -79,6 +79,33 @@ describe("createRedlockManager with nodes down", () => {
     // The node came back empty; the lease lives on the other two and still blocks.
     expect((await locks.get(s, "repo/r1"))?.ownerId).toBe(alice.id);
     await expect(locks.acquire(s, "repo/r1", bob, 60_000)).rejects.toBeInstanceOf(LockedError);
+  }, 20_000);
+
+  it("answers at once, not after a timeout, through offline-queueing clients (the RedisNodes settings)", async () => {
+    // src/shared-state/redis-nodes.ts queues commands while a node reconnects.
+    const queued = FAULT_PORTS.map((port) => {
+      const c = new Redis({ host: "127.0.0.1", port, enableOfflineQueue: true, maxRetriesPerRequest: 1, retryStrategy: (t) => Math.min(50 * t, 1000) });
+      c.on("error", () => undefined);
+      return c;
+    });
+    const slowLocks = createRedlockManager(queued, { prefix, fencing: createRedisFencingCounter(queued, { prefix }), nodeTimeoutMs: 2000 });
+    const s = scope();
+    try {
+      await waitReady(queued);
+      await stopRedis(THIRD);
+      let started = Date.now();
+      await slowLocks.acquire(s, "macro/m1", alice, 60_000);
+      await slowLocks.release(s, "macro/m1", alice.id);
+      expect(Date.now() - started).toBeLessThan(500);
+      await stopRedis(SECOND);
+      started = Date.now();
+      await expect(slowLocks.acquire(s, "macro/m1", alice, 60_000)).rejects.toBeInstanceOf(LockUnavailableError);
+      expect(Date.now() - started).toBeLessThan(500);
+    } finally {
+      await restore();
+      await slowLocks.close();
+      await closeRedis(queued);
+    }
   }, 20_000);
 
   it("refuses with LockUnavailableError, quickly, when two of three nodes are stopped", async () => {
