@@ -10,13 +10,22 @@ export const defaultTenantName = "default";
 /**
  * createTenantRows makes a tenant, its built-in roles and its first user
  * (with the given level and role) in one transaction. Used by bootstrap and
- * CreateTenant.
+ * CreateTenant. In a system transaction (bootstrap) it inserts the tenant
+ * itself; with `createdBy` (CreateTenant, in the SUPERGOD caller's
+ * tenant-scoped transaction) the tenant row comes from the SECURITY DEFINER
+ * function gatehouse_create_tenant (migrations/0003-create-tenant.ts), which
+ * checks that `createdBy` is an enabled SUPERGOD of the transaction's tenant.
+ * Either way the transaction is left scoped to the new tenant.
  */
 export async function createTenantRows(
   em: EntityManager,
-  input: { name: string; adminUsername: string; adminPasswordHash: string; adminLevel: number; adminRole: string },
+  input: { name: string; adminUsername: string; adminPasswordHash: string; adminLevel: number; adminRole: string; createdBy?: string },
 ): Promise<{ tenantId: string; adminUserId: string; createdAt: Date }> {
-  const [tenant] = (await em.execute("insert into tenants (name) values (?) returning id, created_at", [input.name])) as Array<{ id: string; created_at: Date }>;
+  const [tenant] = (
+    input.createdBy === undefined
+      ? await em.execute("insert into tenants (name) values (?) returning id, created_at", [input.name])
+      : await em.execute("select tenant_id as id, tenant_created_at as created_at from gatehouse_create_tenant(?, ?)", [input.name, input.createdBy])
+  ) as Array<{ id: string; created_at: Date }>;
   const tenantId = tenant!.id;
   // Rows of the new tenant are written under its own RLS scope.
   await em.execute("select set_config('gatehouse.tenant_id', ?, true)", [tenantId]);

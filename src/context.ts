@@ -54,3 +54,13 @@ export interface AuditNote {
 
 /** kAuditNote holds the mutable audit facts of the current call. */
 export const kAuditNote = createContextKey<AuditNote | undefined>(undefined, { description: "audit note" });
+
+/**
+ * AfterCommit is work to do once a mutating call's transaction has committed:
+ * cache invalidations broadcast to other replicas, which must not reload the
+ * old rows before the new ones are visible.
+ */
+export type AfterCommit = () => void | Promise<void>;
+
+/** kAfterCommit holds the after-commit work of the current call's unit of work. */
+export const kAfterCommit = createContextKey<AfterCommit[] | undefined>(undefined, { description: "after commit" });

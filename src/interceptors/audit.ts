@@ -1,5 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { kAuditNote, kPrincipal, kRequestInfo, type AuditNote } from "../context.js";
+import { kAfterCommit, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
@@ -105,16 +105,20 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
  * createUnitOfWorkInterceptor runs each authenticated mutating call in one
  * tenant-scoped transaction and appends its audit record in that same
  * transaction: no change is committed without its record, and a failure
- * leaves nothing half-written.
+ * leaves nothing half-written. Work a handler registered with `kAfterCommit`
+ * (cache invalidations) runs once the transaction has committed, and never
+ * after a rollback.
  */
-export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>): Interceptor {
+export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: Logger): Interceptor {
   return (next) => async (req) => {
     if (isInfrastructure(req.service.typeName)) return next(req);
     const rule = accessRuleOf(req.method);
     const principal = req.contextValues.get(kPrincipal);
     if (!rule?.mutates || !principal) return next(req);
-    return store.inTenantTransaction(principal.tenantId, async (tx) => {
+    const afterCommit: AfterCommit[] = [];
+    const res = await store.inTenantTransaction(principal.tenantId, async (tx) => {
       req.contextValues.set(kTransaction, tx);
+      req.contextValues.set(kAfterCommit, afterCommit);
       try {
         const res = await next(req);
         const note = req.contextValues.get(kAuditNote) ?? {};
@@ -123,7 +127,17 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>): Intercep
         return res;
       } finally {
         req.contextValues.delete(kTransaction);
+        req.contextValues.delete(kAfterCommit);
       }
     });
+    for (const work of afterCommit) {
+      try {
+        await work();
+      } catch (err) {
+        // The change is committed; a lost invalidation is bounded by cache TTLs.
+        logger?.warn({ err, method: req.method.name }, "after-commit work failed");
+      }
+    }
+    return res;
   };
 }

@@ -35,6 +35,6 @@ export function createInterceptors<Tx>(deps: InterceptorDeps<Tx>): Interceptor[]
     createPrincipalRateLimitInterceptor(deps.principalLimiter),
     createAuditInterceptor(deps.audit, deps.logger),
     createAuthzInterceptor(deps.rooms),
-    createUnitOfWorkInterceptor(deps.audit),
+    createUnitOfWorkInterceptor(deps.audit, deps.logger),
   ];
 }

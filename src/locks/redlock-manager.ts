@@ -30,8 +30,9 @@ export interface RedlockManagerOptions {
   nodeTimeoutMs?: number;
   /** retryCount is how often an acquire that met a split vote is retried (default 10). */
   retryCount?: number;
-  /** retryDelayMs is the pause before such a retry (default 20), plus up to retryJitterMs (default 30). */
+  /** retryDelayMs is the pause before such a retry (default 20 ms), plus a random jitter. */
   retryDelayMs?: number;
+  /** retryJitterMs is the upper bound of the random jitter added to each pause (default 30 ms). */
   retryJitterMs?: number;
   /**
    * driftFactor is the share of the TTL reserved for clock drift between

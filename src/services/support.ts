@@ -1,6 +1,6 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { kAuditNote, kPrincipal, kRequestInfo, type AuditNote, type Principal, type RequestInfo } from "../context.js";
+import { kAfterCommit, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote, type Principal, type RequestInfo } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { kTransaction } from "../interceptors/audit.js";
@@ -35,6 +35,17 @@ export function transactionOf(ctx: HandlerContext): EntityManager {
   const tx = ctx.values.get(kTransaction) as EntityManager | undefined;
   if (!tx) throw new Error("no transaction: the method's access rule must say mutates");
   return tx;
+}
+
+/**
+ * afterCommit runs `work` once the call's transaction has committed (at once
+ * when the call has no transaction): for cache invalidations, so that no
+ * replica reloads the old rows before the new ones are visible.
+ */
+export function afterCommit(ctx: HandlerContext, work: AfterCommit): void {
+  const queue = ctx.values.get(kAfterCommit);
+  if (queue) queue.push(work);
+  else void Promise.resolve().then(work).catch(() => undefined);
 }
 
 /**

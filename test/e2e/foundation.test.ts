@@ -56,7 +56,7 @@ describe("foundation", () => {
       const client = new Ctor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
       const names = await new Promise<string[]>((resolve, reject) => {
         const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<unknown, { listServicesResponse?: { service: Array<{ name: string }> } }> }).ServerReflectionInfo();
-        call.on("data", (res) => {
+        call.on("data", (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
           resolve(res.listServicesResponse?.service.map((s) => s.name) ?? []);
           call.end();
         });

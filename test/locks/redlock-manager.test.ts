@@ -125,8 +125,11 @@ describe("createRedlockManager", () => {
     const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     expect(won).toHaveLength(1);
     for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(LockedError);
-    const stored = await Promise.all(one.clients.map(async (c) => JSON.parse((await c.get(key))!) as { ownerId: string }));
-    expect(stored.map((r) => r.ownerId)).toEqual([won[0]!.ownerId, won[0]!.ownerId, won[0]!.ownerId]);
+    // The losers rolled back: every node holds the winner's lease (a quorum at least) or nothing.
+    const stored = await Promise.all(one.clients.map(async (c) => c.get(key)));
+    const owners = stored.map((raw) => (raw === null ? null : (JSON.parse(raw) as { ownerId: string }).ownerId));
+    expect(owners.filter((o) => o !== null && o !== won[0]!.ownerId)).toEqual([]);
+    expect(owners.filter((o) => o === won[0]!.ownerId).length).toBeGreaterThanOrEqual(2);
     await Promise.all(managers.map((m) => m.close()));
   });
 

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initDatabase, type Database } from "../../src/store/database.js";
 import { MIGRATION_LOCK_ID } from "../../src/store/migrate.js";
+import { migrationsList } from "../../migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 const tenantTables = ["tenants", "users", "roles", "user_roles", "sessions", "audit_events", "audit_heads"];
+const allMigrations = migrationsList.map((m) => m.name);
+/** platformTables are read by every tenant and have a wall of their own (tested below). */
+const platformTables = new Set(["global_policy"]);
 
 describe("migrations on PostgreSQL", () => {
   let testDb: TestDatabase;
@@ -20,9 +24,9 @@ describe("migrations on PostgreSQL", () => {
     await testDb?.drop();
   });
 
-  it("applies 0001-init on a fresh database", async () => {
+  it("applies every migration on a fresh database", async () => {
     expect(db.mode).toBe("postgres");
-    expect(db.appliedMigrations).toEqual(["0001-init"]);
+    expect(db.appliedMigrations).toEqual(allMigrations);
     const rows = (await db.asSystem((em) =>
       em.execute("select tablename from pg_tables where schemaname = current_schema() order by tablename"),
     )) as Array<{ tablename: string }>;
@@ -43,7 +47,7 @@ describe("migrations on PostgreSQL", () => {
     const applied = (await db.asSystem((em) => em.execute("select name from mikro_orm_migrations"))) as Array<{
       name: string;
     }>;
-    expect(applied.map((row) => row.name)).toEqual(["0001-init"]);
+    expect(applied.map((row) => row.name).sort()).toEqual([...allMigrations].sort());
   });
 
   it("lets exactly one of two replicas starting together migrate", async () => {
@@ -51,7 +55,7 @@ describe("migrations on PostgreSQL", () => {
     try {
       const [a, b] = await Promise.all([initDatabase({ url: fresh.url }), initDatabase({ url: fresh.url })]);
       try {
-        expect([...a.appliedMigrations, ...b.appliedMigrations]).toEqual(["0001-init"]);
+        expect([...a.appliedMigrations, ...b.appliedMigrations]).toEqual(allMigrations);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
@@ -76,7 +80,7 @@ describe("migrations on PostgreSQL", () => {
       expect(done).toBe(false);
       await trx.commit();
       const other = await starting;
-      expect(other.appliedMigrations).toEqual(["0001-init"]);
+      expect(other.appliedMigrations).toEqual(allMigrations);
       await other.close();
       await holder.close();
     } finally {
@@ -115,6 +119,7 @@ describe("migrations on PostgreSQL", () => {
     }>;
     expect(rows.map((row) => row.relname)).toEqual(expect.arrayContaining(tenantTables));
     for (const row of rows) {
+      if (platformTables.has(row.relname)) continue;
       expect(row, row.relname).toMatchObject({
         relrowsecurity: true,
         relforcerowsecurity: true,
@@ -138,5 +143,25 @@ describe("migrations on PostgreSQL", () => {
       ),
     );
     expect(rows).toEqual([{ can_update: false, can_delete: false, can_insert: true }]);
+  });
+
+  it("lets every tenant read the one global policy row, and only the platform tenant's scope update it", async () => {
+    const [platform, other] = await db.asSystem(async (em) => {
+      const rows = (await em.execute(
+        "insert into tenants (name) values ('default'), ('migrations-other') on conflict (name) do update set name = excluded.name returning id, name",
+      )) as Array<{ id: string; name: string }>;
+      return [rows.find((r) => r.name === "default")!.id, rows.find((r) => r.name === "migrations-other")!.id];
+    });
+    const read = (tenant: string) => db.inTenant(tenant, (em) => em.execute("select id from global_policy"));
+    expect(await read(other!)).toEqual([{ id: true }]);
+    expect(await read(platform!)).toEqual([{ id: true }]);
+    const update = (tenant: string) =>
+      db.inTenant(tenant, (em) => em.execute("update global_policy set updated_at = now() returning id"));
+    expect(await update(other!)).toEqual([]);
+    expect(await update(platform!)).toEqual([{ id: true }]);
+    await expect(db.inTenant(platform!, (em) => em.execute("delete from global_policy"))).rejects.toMatchObject({ kind: "tenant_isolation" });
+    await expect(db.inTenant(platform!, (em) => em.execute("insert into global_policy (id) values (true)"))).rejects.toMatchObject({
+      kind: "tenant_isolation",
+    });
   });
 });

@@ -1,0 +1,340 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { notFound } from "../domain/errors.js";
+import { mergePolicies, type MergedPolicy, type PolicyLayer } from "../domain/policy-merge.js";
+import type { PolicyValues } from "../domain/policy.js";
+import type { Bus } from "../shared-state/bus.js";
+import { policyFromJson } from "./policy-codec.js";
+
+/**
+ * The policy layers as stored, and the effective policy of a run, cached per
+ * replica with invalidation through the bus (DESIGN.md §5).
+ *
+ * Layers: global (platform-wide, one row) → room → macro → user (the user's
+ * override, else the default policies of the user's roles). The merge itself
+ * is the pure mergePolicies (src/domain/policy-merge.ts).
+ *
+ * Caching: each layer and each merged answer is kept for at most `ttlMs`
+ * (1 s by default). Every write of a layer publishes on the bus channel
+ * `policies` (after its transaction commits), and every replica drops what
+ * it depends on at once; the TTL bounds staleness when a message is lost or
+ * when a change arrives from elsewhere (a role's default policy or a user's
+ * roles change: the `sessions` channel's `user:`/`tenant:` messages are
+ * honoured too). A load that raced with an invalidation is not cached.
+ */
+
+/** PolicyQuery says whose effective policy to compute. */
+export interface PolicyQuery {
+  tenantId: string;
+  roomId: string;
+  /** macroId adds that macro's layer. */
+  macroId?: string;
+  /** userId adds that user's layer: their override, else their roles' default policies. */
+  userId?: string;
+  /**
+   * roles, when userId is unset, adds the default policies of these roles of
+   * the tenant: the user layer of a principal without a user row (a room
+   * token acts with the built-in `viewer` or `editor` role).
+   */
+  roles?: readonly string[];
+}
+
+/** RoleDefault is a role's default policy (empty when the role has none). */
+export interface RoleDefault {
+  name: string;
+  policy: PolicyValues;
+}
+
+/** UserLayer is what the user layer of a user is made of. */
+export interface UserLayer {
+  /** override is the user's override policy, undefined when they have none. */
+  override: PolicyValues | undefined;
+  /** roles are the user's roles with their default policies, by name. */
+  roles: RoleDefault[];
+}
+
+/** PolicyChange names what a write changed, for invalidation. */
+export type PolicyChange =
+  | { kind: "global" }
+  | { kind: "room"; tenantId: string; roomId: string }
+  | { kind: "macro"; tenantId: string; roomId: string; macroId: string }
+  | { kind: "user"; tenantId: string; userId: string }
+  | { kind: "tenant"; tenantId: string };
+
+/** EffectivePolicies reads policy layers and merges them, with caches. */
+export interface EffectivePolicies {
+  /**
+   * effectivePolicy merges the layers for a room (and optionally a macro and
+   * a user) and says which layer set each field. Pass the caller's
+   * tenant-scoped entity manager (it is used only on a cache miss).
+   * NOT_FOUND when the room or user does not exist in the tenant. The macro
+   * layer is empty when the macro has none (its existence is the macros
+   * service's business).
+   */
+  effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy>;
+  /** globalLayer answers the global policy (with its override_ceiling). */
+  globalLayer(em: EntityManager): Promise<PolicyValues>;
+  /** roomLayer answers a room's layer (empty when unset); NOT_FOUND when there is no such room. */
+  roomLayer(em: EntityManager, tenantId: string, roomId: string): Promise<PolicyValues>;
+  /** macroLayer answers a macro's layer (empty when unset). */
+  macroLayer(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues>;
+  /** userLayer answers a user's override and roles' defaults; NOT_FOUND when there is no such user. */
+  userLayer(em: EntityManager, tenantId: string, userId: string): Promise<UserLayer>;
+  /** invalidate drops what `change` affects on every replica (this one at once). Call it after commit. */
+  invalidate(change: PolicyChange): Promise<void>;
+  /** close stops listening to the bus. */
+  close(): void;
+}
+
+/** EffectivePoliciesOptions tune createEffectivePolicies. */
+export interface EffectivePoliciesOptions {
+  /** ttlMs bounds how long a cached layer or answer is used (default 1000). */
+  ttlMs?: number;
+  /** now is the clock (tests). */
+  now?: () => number;
+  /** maxEntries bounds each cache; a full cache is cleared (default 50,000). */
+  maxEntries?: number;
+}
+
+/** policiesChannel is the bus channel of policy invalidations. */
+export const policiesChannel = "policies";
+
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Entry<V> {
+  value: V;
+  at: number;
+}
+
+/** encodeChange writes a change as a bus message. */
+function encodeChange(change: PolicyChange): string {
+  switch (change.kind) {
+    case "global":
+      return "global";
+    case "room":
+      return `room:${change.tenantId}:${change.roomId}`;
+    case "macro":
+      return `macro:${change.tenantId}:${change.roomId}:${change.macroId}`;
+    case "user":
+      return `user:${change.tenantId}:${change.userId}`;
+    case "tenant":
+      return `tenant:${change.tenantId}`;
+  }
+}
+
+/**
+ * createEffectivePolicies builds the cached layer reader over the bus. One
+ * per process (it lives in Deps); the sandbox calls effectivePolicy per run.
+ */
+export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOptions = {}): EffectivePolicies {
+  const ttlMs = options.ttlMs ?? 1000;
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? 50_000;
+
+  // epoch counts invalidations: a load that began before one is not cached,
+  // and merged answers of an older epoch are stale.
+  let epoch = 0;
+  let global: (Entry<PolicyValues> & { epoch: number }) | undefined;
+  const rooms = new Map<string, Entry<PolicyValues>>();
+  const macros = new Map<string, Entry<PolicyValues>>();
+  const users = new Map<string, Entry<UserLayer>>();
+  const roleSets = new Map<string, Entry<RoleDefault[]>>();
+  const merged = new Map<string, Entry<MergedPolicy> & { epoch: number }>();
+
+  const fresh = <V>(entry: Entry<V> | undefined): entry is Entry<V> => entry !== undefined && now() - entry.at < ttlMs;
+  const put = <V>(map: Map<string, Entry<V>>, key: string, value: V, startedEpoch: number, at: number) => {
+    if (startedEpoch !== epoch) return;
+    if (map.size >= maxEntries) map.clear();
+    map.set(key, { value, at });
+  };
+  const dropPrefix = (map: Map<string, unknown>, prefix: string) => {
+    for (const key of map.keys()) if (key.startsWith(prefix)) map.delete(key);
+  };
+
+  const apply = (message: string) => {
+    const [kind, tenantId, a, b] = message.split(":");
+    epoch += 1;
+    merged.clear();
+    switch (kind) {
+      case "global":
+        global = undefined;
+        break;
+      case "room":
+        rooms.delete(`${tenantId}:${a}`);
+        if (b === "deleted") dropPrefix(macros, `${tenantId}:${a}:`);
+        break;
+      case "macro":
+        macros.delete(`${tenantId}:${a}:${b}`);
+        break;
+      case "user":
+        users.delete(`${tenantId}:${a}`);
+        break;
+      case "tenant":
+        dropPrefix(rooms, `${tenantId}:`);
+        dropPrefix(macros, `${tenantId}:`);
+        dropPrefix(users, `${tenantId}:`);
+        dropPrefix(roleSets, `${tenantId}:`);
+        break;
+    }
+  };
+  const unsubscribers = [
+    bus.subscribe(policiesChannel, apply),
+    // Rooms deleted (rooms channel `room:<tenant>:<room>`).
+    bus.subscribe("rooms", (message) => {
+      const [kind, tenantId, roomId] = message.split(":");
+      if (kind === "room") apply(`room:${tenantId}:${roomId}:deleted`);
+    }),
+    // A user's roles or a tenant's roles changed (sessions channel).
+    bus.subscribe("sessions", (message) => {
+      const [kind, tenantId, id] = message.split(":");
+      if (kind === "user" && id) apply(`user:${tenantId}:${id}`);
+      if (kind === "tenant") apply(`tenant:${tenantId}`);
+    }),
+  ];
+
+  async function globalLayer(em: EntityManager): Promise<PolicyValues> {
+    if (global !== undefined && global.epoch === epoch && now() - global.at < ttlMs) return global.value;
+    const started = epoch;
+    const at = now();
+    const rows = (await em.execute("select policy from global_policy where id")) as Array<{ policy: unknown }>;
+    const value = policyFromJson(rows[0]?.policy);
+    if (started === epoch) global = { value, at, epoch: started };
+    return value;
+  }
+
+  async function roomLayer(em: EntityManager, tenantId: string, roomId: string): Promise<PolicyValues> {
+    const key = `${tenantId}:${roomId}`;
+    const hit = rooms.get(key);
+    if (fresh(hit)) return hit.value;
+    if (!uuidShape.test(roomId)) throw notFound("room");
+    const started = epoch;
+    const at = now();
+    const rows = (await em.execute(
+      "select p.policy from rooms r left join room_policies p on p.room_id = r.id where r.id = ? and r.tenant_id = ?",
+      [roomId, tenantId],
+    )) as Array<{ policy: unknown }>;
+    if (rows.length === 0) throw notFound("room");
+    const value = policyFromJson(rows[0]!.policy);
+    put(rooms, key, value, started, at);
+    return value;
+  }
+
+  async function macroLayer(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues> {
+    const key = `${tenantId}:${roomId}:${macroId}`;
+    const hit = macros.get(key);
+    if (fresh(hit)) return hit.value;
+    if (!uuidShape.test(roomId) || !uuidShape.test(macroId)) throw notFound("macro");
+    const started = epoch;
+    const at = now();
+    const rows = (await em.execute("select policy from macro_policies where room_id = ? and macro_id = ? and tenant_id = ?", [
+      roomId,
+      macroId,
+      tenantId,
+    ])) as Array<{ policy: unknown }>;
+    const value = policyFromJson(rows[0]?.policy);
+    put(macros, key, value, started, at);
+    return value;
+  }
+
+  async function userLayer(em: EntityManager, tenantId: string, userId: string): Promise<UserLayer> {
+    const key = `${tenantId}:${userId}`;
+    const hit = users.get(key);
+    if (fresh(hit)) return hit.value;
+    if (!uuidShape.test(userId)) throw notFound("user");
+    const started = epoch;
+    const at = now();
+    const rows = (await em.execute(
+      `select up.policy as override,
+              coalesce((select json_agg(json_build_object('name', r.name, 'policy', r.default_policy) order by r.name)
+                          from user_roles ur join roles r on r.id = ur.role_id
+                         where ur.user_id = u.id), '[]'::json) as roles
+         from users u left join user_policies up on up.user_id = u.id
+        where u.id = ? and u.tenant_id = ?`,
+      [userId, tenantId],
+    )) as Array<{ override: unknown; roles: unknown }>;
+    if (rows.length === 0) throw notFound("user");
+    const row = rows[0]!;
+    const value: UserLayer = {
+      override: row.override === null || row.override === undefined ? undefined : policyFromJson(row.override),
+      roles: rolesOf(row.roles),
+    };
+    put(users, key, value, started, at);
+    return value;
+  }
+
+  async function roleDefaults(em: EntityManager, tenantId: string, names: readonly string[]): Promise<RoleDefault[]> {
+    const sorted = [...new Set(names)].sort();
+    const key = `${tenantId}:${sorted.join(",")}`;
+    const hit = roleSets.get(key);
+    if (fresh(hit)) return hit.value;
+    const started = epoch;
+    const at = now();
+    const rows = (await em.execute(
+      "select name, default_policy as policy from roles where tenant_id = ? and name = any(?::text[]) order by name",
+      [tenantId, textArray(sorted)],
+    )) as Array<{ name: string; policy: unknown }>;
+    const value = rows.map((row) => ({ name: row.name, policy: policyFromJson(row.policy) }));
+    put(roleSets, key, value, started, at);
+    return value;
+  }
+
+  async function effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy> {
+    const key = `${query.tenantId}|${query.roomId}|${query.macroId ?? ""}|${query.userId ?? ""}|${query.userId === undefined ? (query.roles ?? []).join(",") : ""}`;
+    const hit = merged.get(key);
+    if (hit !== undefined && hit.epoch === epoch && now() - hit.at < ttlMs) return hit.value;
+    const started = epoch;
+    const at = now();
+    const layers: PolicyLayer[] = [
+      { name: "global", policy: await globalLayer(em) },
+      { name: "room", policy: await roomLayer(em, query.tenantId, query.roomId) },
+    ];
+    if (query.macroId !== undefined) layers.push({ name: "macro", policy: await macroLayer(em, query.tenantId, query.roomId, query.macroId) });
+    if (query.userId !== undefined) {
+      const user = await userLayer(em, query.tenantId, query.userId);
+      if (user.override !== undefined) layers.push({ name: "user", policy: user.override });
+      else for (const role of user.roles) layers.push({ name: `role:${role.name}`, policy: role.policy });
+    } else if (query.roles !== undefined && query.roles.length > 0) {
+      for (const role of await roleDefaults(em, query.tenantId, query.roles)) layers.push({ name: `role:${role.name}`, policy: role.policy });
+    }
+    const value = mergePolicies(layers);
+    if (started === epoch) {
+      if (merged.size >= maxEntries) merged.clear();
+      merged.set(key, { value, at, epoch: started });
+    }
+    return value;
+  }
+
+  return {
+    effectivePolicy,
+    globalLayer,
+    roomLayer,
+    macroLayer,
+    userLayer,
+    async invalidate(change) {
+      await bus.publish(policiesChannel, encodeChange(change));
+    },
+    close() {
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      merged.clear();
+    },
+  };
+}
+
+function rolesOf(stored: unknown): RoleDefault[] {
+  let list = stored;
+  if (typeof list === "string") {
+    try {
+      list = JSON.parse(list);
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((item): item is { name: string; policy: unknown } => typeof item === "object" && item !== null && typeof item.name === "string")
+    .map((item) => ({ name: item.name, policy: policyFromJson(item.policy) }));
+}
+
+/** textArray writes a Postgres text[] literal (knex would expand a JS array binding into a list). */
+export function textArray(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+}
