@@ -115,7 +115,7 @@ export function checkMacro(code: string, opts: MacroCheckOptions): Violation[] {
         line: 0,
         column: 0,
         rule: "too-large",
-        message: `code is ${bytes} bytes (UTF-8); the limit is ${maxBytes} bytes (${formatBytes(maxBytes)})`,
+        message: `code is ${bytes} bytes (UTF-8); the limit is ${maxBytes} bytes${formatBytes(maxBytes)}`,
       },
     ];
   }
@@ -378,8 +378,9 @@ function utf8Length(code: string): number {
   return bytes;
 }
 
+/** formatBytes is ` (256 KiB)` for whole KiB or MiB, else empty. */
 function formatBytes(n: number): string {
-  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n % 1024 === 0) return `${n / 1024} KiB`;
-  return `${n} bytes`;
+  if (n > 0 && n % (1024 * 1024) === 0) return ` (${n / (1024 * 1024)} MiB)`;
+  if (n > 0 && n % 1024 === 0) return ` (${n / 1024} KiB)`;
+  return "";
 }
