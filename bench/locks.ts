@@ -17,6 +17,8 @@ import { createMemoryFencingCounter } from "../src/locks/fencing.js";
 import { createRedisFencingCounter } from "../src/locks/redis-fencing.js";
 import { createRedlockManager } from "../src/locks/redlock-manager.js";
 
+import { startBenchServer } from "./server.js";
+
 const measureMs = Number(process.env.BENCH_MS ?? 3000);
 const ports = (process.env.BENCH_REDIS_PORTS ?? "6379,6380,6381").split(",").map(Number);
 const prefix = `bench:locks:${randomBytes(4).toString("hex")}:`;
@@ -102,6 +104,23 @@ try {
       await withRedisToken.release(scope, "macro/b", owner.id);
     }),
   );
+  // Through the RPC: AcquireLock + ReleaseLock over gRPC, Postgres fencing
+  // tokens, audit records, the whole interceptor chain.
+  const server = await startBenchServer();
+  try {
+    const admin = server.client(server.adminToken);
+    const room = await admin.rooms.createRoom({ name: "bench-locks" });
+    const roomId = room.room!.roomId;
+    const target = "macro/00000000-0000-4000-8000-000000000001";
+    results.push(
+      await measure(`AcquireLock + ReleaseLock via gRPC, ${ports.length} nodes`, async () => {
+        await admin.locks.acquireLock({ roomId, target });
+        await admin.locks.releaseLock({ roomId, target });
+      }),
+    );
+  } finally {
+    await server.close();
+  }
 } finally {
   await withMemoryToken.close();
   await withRedisToken.close();
@@ -114,7 +133,7 @@ try {
 
 const base = results[0]!.perSecond;
 console.log(`bench/locks — acquire+release round trips, sequential (one in flight), ${measureMs} ms per case`);
-console.log(`through the LockManager directly, not the RPC (LocksService is not wired yet)`);
+console.log(`through the LockManager directly and through the RPC (last row)`);
 console.log(`node ${process.version}, redis ${version}, ports ${ports.join(",")}\n`);
 const rows = results.map((r) => [
   r.name,

@@ -36,9 +36,9 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     GATEHOUSE_REDIS_PREFIX: `ghbench:${randomBytes(3).toString("hex")}:`,
     GATEHOUSE_ADMIN_PASSWORD: password,
     GATEHOUSE_LOG_LEVEL: "silent",
-    GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000000",
-    GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE: "100000000",
-    GATEHOUSE_LOCKOUT_IP_FAILURES: "100000000",
+    GATEHOUSE_RATE_LIMIT_PER_MINUTE: "10000000",
+    GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE: "10000000",
+    GATEHOUSE_LOCKOUT_IP_FAILURES: "100000",
     ...env,
   });
   const gatehouse = await startGatehouse(config);

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { kAfterCommit, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
+import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
@@ -35,6 +36,17 @@ export interface AuditStore<Tx> {
   append(tx: Tx, record: AuditRecord): Promise<void>;
 }
 
+/**
+ * defaultAction names an action `<service>.<verb>` from the RPC, e.g.
+ * LocksService/BreakLock → `locks.break`, so a call denied before its
+ * handler ran is recorded under the same action as an allowed one.
+ */
+export function defaultAction(serviceName: string, methodName: string): string {
+  const service = serviceName.replace(/Service$/, "").toLowerCase();
+  const verb = /^[A-Z][a-z]*/.exec(methodName)?.[0]?.toLowerCase() ?? methodName.toLowerCase();
+  return `${service}.${verb}`;
+}
+
 /** kTransaction holds the unit of work of a mutating call (its transaction). */
 export const kTransaction = createContextKey<unknown>(undefined, { description: "transaction" });
 
@@ -55,7 +67,7 @@ function recordOf(req: Parameters<Parameters<Interceptor>[0]>[0], note: AuditNot
     userAgent: info.userAgent.slice(0, 256),
     requestId: info.requestId,
     method: `${req.service.typeName}/${req.method.name}`,
-    action: note.action ?? req.method.name,
+    action: note.action ?? defaultAction(req.service.name, req.method.name),
     resource: note.resource ?? "",
     outcome,
     reason,
@@ -91,10 +103,15 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
       return res;
     } catch (e) {
       const err = e instanceof ConnectError ? e : toConnectError(e);
+      // The record's reason is the ErrorDetail reason clients see (audit.proto);
+      // the safe message goes into details. Internal errors say nothing more.
+      const internal = err.code === Code.Internal || err.code === Code.Unknown;
+      const reason = internal ? "INTERNAL" : (err.findDetails(ErrorDetailSchema)[0]?.reason ?? Code[err.code] ?? "UNKNOWN");
+      if (!internal) note.details = { ...note.details, error: err.rawMessage.slice(0, 512) };
       if (deniedCodes.has(err.code)) {
-        await write("DENIED", err.rawMessage);
+        await write("DENIED", reason);
       } else if (rule?.mutates || rule?.audit) {
-        await write("FAILED", err.code === Code.Internal ? "internal error" : err.rawMessage);
+        await write("FAILED", reason);
       }
       throw e;
     }

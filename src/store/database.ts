@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { PGlite } from "@electric-sql/pglite";
 import { MikroORM, type Options } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
@@ -102,6 +103,9 @@ export interface Database {
   /** close ends the pool (and an owned PGlite instance). Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** currentTransaction is the tenant transaction the running code is inside, if any. */
+const currentTransaction = new AsyncLocalStorage<{ tenantId: string; tx: StoreEntityManager }>();
 
 /** DEFAULT_DATA_DIR is where embedded PGlite keeps its data by default. */
 export const DEFAULT_DATA_DIR = "./.gatehouse/pgdata";
@@ -210,7 +214,14 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
     orm,
     appliedMigrations,
     initMs: performance.now() - started,
-    inTenant: (tenantId, fn, transactionOptions) => runInTenant(orm, tenantId, fn, transactionOptions),
+    inTenant: (tenantId, fn, transactionOptions) => {
+      // A call made inside an open transaction of the same tenant joins it:
+      // one connection per request (PGlite has only one), and a change made
+      // under a unit of work commits or rolls back with it.
+      const current = currentTransaction.getStore();
+      if (current && current.tenantId === tenantId.toLowerCase()) return fn(current.tx);
+      return runInTenant(orm, tenantId, (tx) => currentTransaction.run({ tenantId: tenantId.toLowerCase(), tx }, () => fn(tx)), transactionOptions);
+    },
     asSystem: (fn, transactionOptions) => runAsSystem(orm, fn, transactionOptions),
     migrate,
     ping: (pingOptions) => pingDatabase(orm, pingOptions?.timeoutMs ?? 1000),

@@ -1,0 +1,108 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { LockSchema, LocksService, type Lock } from "../../gen/gatehouse/v1/locks_pb.js";
+import type { Deps } from "../deps.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { LockInfo } from "../locks/lock-manager.js";
+import { lockScope, parseLockTarget } from "../locks/lock-targets.js";
+import { auditNoteOf, principalOf, requireId, transactionOf } from "./support.js";
+
+const maxTtlSeconds = 1800;
+const defaultTtlSeconds = 900;
+
+function lockMessage(info: LockInfo): Lock {
+  return create(LockSchema, {
+    target: info.target,
+    ownerId: info.ownerId,
+    ownerName: info.ownerName,
+    fencingToken: info.fencingToken,
+    acquiredAt: timestampFromDate(info.acquiredAt),
+    expiresAt: timestampFromDate(info.expiresAt),
+  });
+}
+
+/**
+ * createLocksService implements LocksService over the lock manager (Redlock
+ * over the configured Redis nodes, or in-process) with fencing tokens from
+ * Postgres. Every acquisition, refresh, release and break is audited, and an
+ * acquisition that finds the previous lease lapsed unreleased says so.
+ */
+export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService> {
+  const ttlMsOf = (ttl: number | undefined): number => {
+    const seconds = ttl ?? defaultTtlSeconds;
+    const min = deps.config.lockMinTtlSeconds;
+    if (seconds < min || seconds > maxTtlSeconds) {
+      throw invalidArgument("ttl_seconds", `must be from ${min} to ${maxTtlSeconds}`, String(seconds));
+    }
+    return seconds * 1000;
+  };
+  const scoped = (ctx: HandlerContext, req: { roomId: string; target: string }, action: string) => {
+    const principal = principalOf(ctx);
+    const roomId = requireId("room_id", req.roomId);
+    const target = parseLockTarget(req.target);
+    const note = auditNoteOf(ctx);
+    note.action = action;
+    note.resource = target.text;
+    note.roomId = roomId;
+    return { principal, roomId, target, scope: lockScope(principal.tenantId, roomId) };
+  };
+  return {
+    async acquireLock(req, ctx) {
+      const { principal, roomId, target, scope } = scoped(ctx, req, "locks.acquire");
+      const ttlMs = ttlMsOf(req.ttlSeconds);
+      const info = await deps.locks.acquire(scope, target.text, { id: principal.userId, name: principal.username }, ttlMs);
+      // Bookkeeping for "expiry noticed": who had the previous token, and was it released?
+      const tx = transactionOf(ctx);
+      const [previous] = (await tx.execute(
+        "select last_owner_id, last_owner_name, held, last_token from lock_targets where room_id = ? and target = ?",
+        [roomId, target.text],
+      )) as Array<{ last_owner_id: string | null; last_owner_name: string | null; held: boolean; last_token: string | number }>;
+      const refreshed = previous && previous.held && previous.last_owner_id === principal.userId && BigInt(previous.last_token) === info.fencingToken;
+      const lapsed = previous?.held && !refreshed && previous.last_owner_id !== null;
+      await tx.execute(
+        "update lock_targets set last_owner_id = ?, last_owner_name = ?, last_acquired_at = ?, held = true where room_id = ? and target = ?",
+        [principal.userId, principal.username, info.acquiredAt, roomId, target.text],
+      );
+      auditNoteOf(ctx).details = {
+        fencingToken: info.fencingToken.toString(),
+        ttlSeconds: ttlMs / 1000,
+        expiresAt: info.expiresAt.toISOString(),
+        ...(refreshed ? { refreshed: true } : {}),
+        ...(lapsed ? { previousLeaseExpired: { ownerId: previous!.last_owner_id, ownerName: previous!.last_owner_name } } : {}),
+      };
+      return { lock: lockMessage(info) };
+    },
+
+    async refreshLock(req, ctx) {
+      const { principal, scope, target } = scoped(ctx, req, "locks.refresh");
+      const ttlMs = ttlMsOf(req.ttlSeconds);
+      const info = await deps.locks.refresh(scope, target.text, principal.userId, ttlMs);
+      auditNoteOf(ctx).details = { fencingToken: info.fencingToken.toString(), expiresAt: info.expiresAt.toISOString() };
+      return { lock: lockMessage(info) };
+    },
+
+    async releaseLock(req, ctx) {
+      const { principal, roomId, scope, target } = scoped(ctx, req, "locks.release");
+      await deps.locks.release(scope, target.text, principal.userId);
+      await transactionOf(ctx).execute("update lock_targets set held = false where room_id = ? and target = ? and last_owner_id = ?", [roomId, target.text, principal.userId]);
+      return {};
+    },
+
+    async getLock(req, ctx) {
+      const { scope, target } = scoped(ctx, req, "locks.get");
+      const info = await deps.locks.get(scope, target.text);
+      return { lock: info ? lockMessage(info) : undefined };
+    },
+
+    async breakLock(req, ctx) {
+      const { roomId, scope, target } = scoped(ctx, req, "locks.break");
+      const info = await deps.locks.break(scope, target.text);
+      await transactionOf(ctx).execute("update lock_targets set held = false where room_id = ? and target = ?", [roomId, target.text]);
+      auditNoteOf(ctx).details = info
+        ? { brokenHolder: { ownerId: info.ownerId, ownerName: info.ownerName, fencingToken: info.fencingToken.toString() } }
+        : { wasFree: true };
+      return { lock: info ? lockMessage(info) : undefined };
+    },
+  };
+}
