@@ -23,10 +23,14 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration0001Init } from "./0001-init.js";
 import { Migration0002RoomsPoliciesRules } from "./0002-rooms-policies-rules.js";
 import { Migration0003CreateTenant } from "./0003-create-tenant.js";
+import { Migration0004LockTargets } from "./0004-lock-targets.js";
+import { Migration0005MacrosReposStore } from "./0005-macros-repos-store.js";
 
 /** migrationsList is every migration, oldest first. */
 export const migrationsList: MigrationObject[] = [
   { name: "0001-init", class: Migration0001Init },
   { name: "0002-rooms-policies-rules", class: Migration0002RoomsPoliciesRules },
   { name: "0003-create-tenant", class: Migration0003CreateTenant },
+  { name: "0004-lock-targets", class: Migration0004LockTargets },
+  { name: "0005-macros-repos-store", class: Migration0005MacrosReposStore },
 ];

@@ -14,6 +14,13 @@ import { createSessionManager } from "./auth/sessions.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { createAuditStore } from "./audit/audit-store.js";
 import { createRoomAccess } from "./rooms/room-access.js";
+import { createRoomTokenResolver } from "./rooms/room-tokens.js";
+import { createEffectivePolicies } from "./policies/effective-policy.js";
+import { createRuleCache } from "./rules/rule-cache.js";
+import { createRedlockManager } from "./locks/redlock-manager.js";
+import { createMemoryLockManager } from "./locks/memory-manager.js";
+import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
+import { createSandboxPool } from "./sandbox/index.js";
 import { bootstrap } from "./bootstrap.js";
 import { createServer } from "./server.js";
 
@@ -63,7 +70,15 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const key = await loadSigningKey(config.jwtPrivateKey, config.dataDir);
   const tokens = createAccessTokens(key, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds });
   const sessions = createSessionManager(db, bus, { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds }, logger);
-  const rooms = createRoomAccess(db);
+  const rooms = createRoomAccess(db, bus);
+  const policies = createEffectivePolicies(bus);
+  const rules = createRuleCache(db, bus);
+  const roomTokens = createRoomTokenResolver(db, policies, bus);
+  const fencing = createPostgresFencingCounter(db);
+  const locks = redis
+    ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing })
+    : createMemoryLockManager({ fencing });
+  const sandbox = createSandboxPool({ size: config.sandboxWorkers, logger });
   const deps: Deps = {
     config,
     logger,
@@ -75,9 +90,14 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     ipLimiter: limiters({ name: "ip", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     principalLimiter: limiters({ name: "user", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     health,
-    authenticator: createAuthenticator(tokens, sessions),
+    authenticator: createAuthenticator(tokens, sessions, roomTokens.resolve),
     rooms,
+    policies,
+    rules,
     audit: createAuditStore(db),
+    locks,
+    sandbox,
+    netFetch: undefined,
     tokens,
     sessions,
     signingKey: key,
@@ -98,6 +118,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       shutdown.abort();
       health.stop();
       sessions.close();
+      await locks.close();
+      await sandbox.close();
+      roomTokens.close();
+      rooms.close();
+      policies.close();
+      rules.close();
       await bus.close();
       await redis?.close();
       if (!options.db) await db.close();

@@ -39,6 +39,8 @@ export interface Config {
   lockoutIpWindowSeconds: number;
   lockMinTtlSeconds: number;
   trustProxy: boolean;
+  /** sandboxWorkers is the macro worker-thread pool size. */
+  sandboxWorkers: number;
   secureCookies: boolean;
 }
 
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     lockoutIpWindowSeconds: int("LOCKOUT_IP_WINDOW_SECONDS", 600, 1, 86_400),
     lockMinTtlSeconds: int("LOCK_MIN_TTL_SECONDS", 600, 1, 1800),
     trustProxy: bool("TRUST_PROXY", false),
+    sandboxWorkers: int("SANDBOX_WORKERS", 2, 1, 64),
     secureCookies: bool("SECURE_COOKIES", true),
     ...overrides,
   };

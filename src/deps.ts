@@ -13,6 +13,11 @@ import type { AuditStore } from "./interceptors/audit.js";
 import type { AccessTokens } from "./auth/access-tokens.js";
 import type { SessionManager } from "./auth/sessions.js";
 import type { SigningKey } from "./auth/signing-keys.js";
+import type { LockManager } from "./locks/lock-manager.js";
+import type { SandboxPool } from "./sandbox/index.js";
+import type { NetFetcher } from "./macros/host-functions.js";
+import type { EffectivePolicies } from "./policies/effective-policy.js";
+import type { RuleCache } from "./rules/rule-cache.js";
 
 /**
  * Deps is the one bundle of dependencies every part of Gatehouse receives.
@@ -33,7 +38,17 @@ export interface Deps {
   health: HealthMonitor;
   authenticator: Authenticator;
   rooms: RoomAccess;
+  /** policies reads policy layers and computes effective policies (cached; the sandbox calls it per run). */
+  policies: EffectivePolicies;
+  /** rules answers each tenant's compiled rule index (cached; the sandbox calls it per host action). */
+  rules: RuleCache;
   audit: AuditStore<EntityManager>;
+  /** locks holds editing leases (Redlock over Redis, or in-process), fencing tokens from Postgres. */
+  locks: LockManager;
+  /** sandbox runs macros in a pool of QuickJS worker threads. */
+  sandbox: SandboxPool;
+  /** netFetch is the SSRF-guarded fetch of `gatehouse:net` (undefined: network unavailable). */
+  netFetch: NetFetcher | undefined;
   tokens: AccessTokens;
   sessions: SessionManager;
   signingKey: SigningKey;

@@ -16,7 +16,16 @@ import type { Deps } from "./deps.js";
 import { createHealthImpl } from "./reflection/health-service.js";
 import { createHealthStatusSource } from "./reflection/health-status.js";
 import { registerReflection } from "./reflection/reflection-service.js";
+import { createAuditService } from "./services/audit.js";
 import { createAuthService } from "./services/auth.js";
+import { createLocksService } from "./services/locks.js";
+import { createMacrosService } from "./services/macros.js";
+import { createPoliciesService } from "./services/policies.js";
+import { createRoomsService } from "./services/rooms.js";
+import { createRulesService } from "./services/rules.js";
+import { createRolesService } from "./services/roles.js";
+import { createTenantsService } from "./services/tenants.js";
+import { createUsersService } from "./services/users.js";
 
 /** gatehouseServices lists every gatehouse.v1 service, in the order reflection lists them. */
 export const gatehouseServices: readonly DescService[] = [
@@ -39,16 +48,16 @@ export const gatehouseServices: readonly DescService[] = [
  */
 export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(AuthService, createAuthService(deps));
-  router.service(UsersService, {});
-  router.service(RolesService, {});
-  router.service(TenantsService, {});
-  router.service(RoomsService, {});
-  router.service(PoliciesService, {});
-  router.service(RulesService, {});
-  router.service(MacrosService, {});
+  router.service(UsersService, createUsersService(deps));
+  router.service(RolesService, createRolesService(deps));
+  router.service(TenantsService, createTenantsService(deps));
+  router.service(RoomsService, createRoomsService(deps));
+  router.service(PoliciesService, createPoliciesService(deps));
+  router.service(RulesService, createRulesService(deps));
+  router.service(MacrosService, createMacrosService(deps));
   router.service(ReposService, {});
-  router.service(LocksService, {});
-  router.service(AuditService, {});
+  router.service(LocksService, createLocksService(deps));
+  router.service(AuditService, createAuditService(deps));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
   if (deps.config.reflection) registerReflection(router, gatehouseServices);
 }

@@ -4,7 +4,9 @@ import type { Database } from "../store/database.js";
 import { appendAuditEvent } from "../store/audit-writer.js";
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const secretKey = /pass(word)?|token|secret|authorization|cookie|hmac|private/i;
+const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
+// Tokens are secrets, except fencing tokens, which are counters.
+const isSecretKey = (key: string) => secretKey.test(key) || (/token/i.test(key) && !/fencing/i.test(key));
 
 /** redact drops values under keys that may hold secrets, at any depth. */
 export function redact(value: unknown, depth = 0): unknown {
@@ -12,7 +14,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => redact(v, depth + 1));
   if (value && typeof value === "object" && !(value instanceof Date)) {
     return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, secretKey.test(k) ? "[redacted]" : redact(v, depth + 1)]),
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, isSecretKey(k) ? "[redacted]" : redact(v, depth + 1)]),
     );
   }
   return value;

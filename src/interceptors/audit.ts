@@ -37,14 +37,20 @@ export interface AuditStore<Tx> {
 }
 
 /**
- * defaultAction names an action `<service>.<verb>` from the RPC, e.g.
- * LocksService/BreakLock → `locks.break`, so a call denied before its
- * handler ran is recorded under the same action as an allowed one.
+ * defaultAction names an action `<service>.<words>` from the RPC: the
+ * method's words in snake_case without the service's own noun, e.g.
+ * LocksService/BreakLock → `locks.break`, UsersService/SetUserRoles →
+ * `users.set_roles`, PoliciesService/UpdateGlobalPolicy →
+ * `policies.update_global`. Handlers name their actions the same way, so a
+ * call denied before its handler ran is recorded under the same action as an
+ * allowed one.
  */
 export function defaultAction(serviceName: string, methodName: string): string {
   const service = serviceName.replace(/Service$/, "").toLowerCase();
-  const verb = /^[A-Z][a-z]*/.exec(methodName)?.[0]?.toLowerCase() ?? methodName.toLowerCase();
-  return `${service}.${verb}`;
+  const singular = service.endsWith("ies") ? `${service.slice(0, -3)}y` : service.replace(/s$/, "");
+  const words = (methodName.match(/[A-Z][a-z0-9]*/g) ?? [methodName]).map((w) => w.toLowerCase());
+  const kept = words.filter((w) => w !== service && w !== singular);
+  return `${service}.${(kept.length > 0 ? kept : words.slice(0, 1)).join("_")}`;
 }
 
 /** kTransaction holds the unit of work of a mutating call (its transaction). */

@@ -335,6 +335,6 @@ function rolesOf(stored: unknown): RoleDefault[] {
 }
 
 /** textArray writes a Postgres text[] literal (knex would expand a JS array binding into a list). */
-export function textArray(items: readonly string[]): string {
+function textArray(items: readonly string[]): string {
   return `{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }

@@ -1,19 +1,118 @@
-import { RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
+import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Principal } from "../context.js";
+import { invalidArgument } from "../domain/errors.js";
 import type { RoomAccess } from "../interceptors/authz.js";
+import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
 
 /**
- * createRoomAccess answers a principal's role in a room. Rooms are not built
- * yet (issue 4): until then no room exists, so every room-scoped method
- * answers NOT_FOUND.
+ * roomsChannel is the bus channel of room invalidations:
+ * `member:<tenant>:<room>:<user>` when a membership changes and
+ * `room:<tenant>:<room>` when a room is deleted.
  */
-export function createRoomAccess(db: Database): RoomAccess {
-  void db;
+export const roomsChannel = "rooms";
+
+/** RoomChange names what a rooms write changed, for invalidation. */
+export type RoomChange = { kind: "member"; tenantId: string; roomId: string; userId: string } | { kind: "room"; tenantId: string; roomId: string };
+
+/** publishRoomChange tells every replica (this one at once) to drop what `change` affects. Call it after commit. */
+export function publishRoomChange(bus: Bus, change: RoomChange): Promise<void> {
+  return bus.publish(
+    roomsChannel,
+    change.kind === "member" ? `member:${change.tenantId}:${change.roomId}:${change.userId}` : `room:${change.tenantId}:${change.roomId}`,
+  );
+}
+
+/** CachedRoomAccess is RoomAccess with its cache's lifecycle. */
+export interface CachedRoomAccess extends RoomAccess {
+  /** close stops listening to the bus. */
+  close(): void;
+}
+
+/** RoomAccessOptions tune createRoomAccess. */
+export interface RoomAccessOptions {
+  /** ttlMs bounds how long a looked-up role is used (default 1000). */
+  ttlMs?: number;
+  /** now is the clock (tests). */
+  now?: () => number;
+}
+
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Entry {
+  /** exists is false when the tenant has no such room. */
+  exists: boolean;
+  role: RoomRole;
+  at: number;
+}
+
+/**
+ * createRoomAccess answers a principal's role in a room of its own tenant:
+ *
+ * - a room-token principal has its token's role in its one room, and no
+ *   room at all elsewhere (NOT_FOUND, as for another tenant's room);
+ * - a user with level ADMIN or above acts as ROOM_ROLE_ADMIN in every room
+ *   of their tenant (tenant admins administer their tenant's rooms without
+ *   being members; GOD and SUPERGOD only in their own `default` tenant);
+ * - anyone else has their membership's role, or ROOM_ROLE_UNSPECIFIED when
+ *   they are no member.
+ *
+ * A room of another tenant is invisible (row-level security): undefined.
+ * Lookups are cached per (tenant, room, user) for at most `ttlMs` (1 s);
+ * membership changes and room deletions drop the entries on every replica
+ * through the bus at once.
+ */
+export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOptions = {}): CachedRoomAccess {
+  const ttlMs = options.ttlMs ?? 1000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, Entry>();
+  let generation = 0;
+
+  const unsubscribe = bus.subscribe(roomsChannel, (message) => {
+    const [kind, tenantId, roomId, userId] = message.split(":");
+    generation += 1;
+    if (kind === "member") {
+      cache.delete(`${tenantId}:${roomId}:${userId}`);
+    } else if (kind === "room") {
+      const prefix = `${tenantId}:${roomId}:`;
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    }
+  });
+
+  async function lookup(principal: Principal, roomId: string): Promise<Entry> {
+    const key = `${principal.tenantId}:${roomId}:${principal.userId}`;
+    const hit = cache.get(key);
+    const t = now();
+    if (hit && t - hit.at < ttlMs) return hit;
+    const started = generation;
+    const rows = (await db.inTenant(principal.tenantId, (em) =>
+      em.execute(
+        "select m.role from rooms r left join room_members m on m.room_id = r.id and m.user_id = ? where r.id = ?",
+        [principal.userId, roomId],
+      ),
+    )) as Array<{ role: number | null }>;
+    const entry: Entry = rows.length === 0 ? { exists: false, role: RoomRole.UNSPECIFIED, at: t } : { exists: true, role: rows[0]!.role ?? RoomRole.UNSPECIFIED, at: t };
+    if (started === generation) {
+      if (cache.size >= 100_000) cache.clear();
+      cache.set(key, entry);
+    }
+    return entry;
+  }
+
   return {
-    async roleOf(principal: Principal, roomId: string): Promise<RoomRole | undefined> {
-      if (principal.roomToken) return principal.roomToken.roomId === roomId ? principal.roomToken.role : undefined;
-      return undefined;
+    async roleOf(principal, roomId) {
+      if (!uuidShape.test(roomId)) throw invalidArgument("room_id", "must be a uuid", roomId.slice(0, 64));
+      const room = roomId.toLowerCase();
+      if (principal.roomToken) return principal.roomToken.roomId === room ? (principal.roomToken.role as RoomRole) : undefined;
+      if (!uuidShape.test(principal.userId)) return undefined;
+      const entry = await lookup(principal, room);
+      if (!entry.exists) return undefined;
+      if (principal.level >= Level.ADMIN) return RoomRole.ADMIN;
+      return entry.role;
+    },
+    close() {
+      unsubscribe();
+      cache.clear();
     },
   };
 }

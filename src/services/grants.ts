@@ -14,8 +14,13 @@ export interface CallerNow {
   permissions: ReadonlySet<string>;
 }
 
-/** callerNow reads the caller's level and effective permissions in `em`; a vanished or disabled caller is UNAUTHENTICATED. */
+/**
+ * callerNow reads the caller's level and effective permissions in `em`; a
+ * vanished or disabled caller is UNAUTHENTICATED, a room-token caller
+ * PERMISSION_DENIED.
+ */
 export async function callerNow(em: EntityManager, principal: Principal): Promise<CallerNow> {
+  requireUserPrincipal(principal);
   const rows = (await em.execute(
     `select u.level, u.disabled,
             array(select distinct p from user_roles ur join roles r on r.id = ur.role_id, unnest(r.permissions) p
@@ -26,6 +31,13 @@ export async function callerNow(em: EntityManager, principal: Principal): Promis
   const row = rows[0];
   if (!row || row.disabled) throw new DomainError("unauthenticated", "UNAUTHENTICATED", "session ended");
   return { userId: principal.userId, level: row.level, permissions: new Set(row.permissions) };
+}
+
+/** requireUserPrincipal refuses a room-token caller (no user row, no password, no grants) where a user is needed. */
+export function requireUserPrincipal(principal: Principal): void {
+  if (principal.via === "room-token") {
+    throw permissionDenied("PERMISSION_DENIED", "a room token acts for no user here", { layer: "room" });
+  }
 }
 
 /** isSupergod says whether a level is exempt from the level hierarchy's rules. */

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { PolicySchema, type Policy } from "../../gen/gatehouse/v1/common_pb.js";
 import { PermissionSchema, RoleSchema, RolesService, type Role } from "../../gen/gatehouse/v1/roles_pb.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
@@ -10,55 +9,10 @@ import { roleNameProblem } from "../domain/names.js";
 import { checkPermissionKey, permissionCatalog } from "../domain/permissions.js";
 import { checkTightenOnly, validatePolicy } from "../domain/policy-check.js";
 import { mergePolicies, userLayerBound } from "../domain/policy-merge.js";
-import { policyFields, type PolicyValues } from "../domain/policy.js";
+import type { PolicyValues } from "../domain/policy.js";
+import { normalizePolicy, policyFromJson, policyMessageOf, policyToJson, policyValuesOfMessage } from "../policies/policy-codec.js";
 import { callerNow, pgArrayLiteral, requireHeld } from "./grants.js";
-import { auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
-
-/**
- * policyValuesOfMessage reads a proto Policy into PolicyValues (unset fields
- * stay unset; a StringList present but empty is an empty list).
- */
-export function policyValuesOfMessage(policy: Policy | undefined): PolicyValues {
-  if (!policy) return {};
-  const values: Record<string, unknown> = {};
-  for (const field of policyFields) {
-    const raw = (policy as unknown as Record<string, unknown>)[field.key];
-    if (raw === undefined) continue;
-    values[field.key] = field.kind === "list" ? [...(raw as { values: string[] }).values] : raw;
-  }
-  if (policy.overrideCeiling) values.overrideCeiling = policyValuesOfMessage(policy.overrideCeiling);
-  return values as PolicyValues;
-}
-
-/** policyMessageOf renders PolicyValues as the proto Policy. */
-export function policyMessageOf(values: PolicyValues): Policy {
-  const init: Record<string, unknown> = {};
-  for (const field of policyFields) {
-    const value = values[field.key];
-    if (value === undefined) continue;
-    init[field.key] = field.kind === "list" ? { values: [...(value as readonly string[])] } : value;
-  }
-  if (values.overrideCeiling) init.overrideCeiling = policyMessageOf(values.overrideCeiling);
-  return create(PolicySchema, init);
-}
-
-/**
- * policyValuesOfJson reads a stored policy (jsonb holding PolicyValues, keys
- * in camelCase), keeping only well-typed known fields.
- */
-export function policyValuesOfJson(json: unknown): PolicyValues {
-  if (!json || typeof json !== "object" || Array.isArray(json)) return {};
-  const source = json as Record<string, unknown>;
-  const values: Record<string, unknown> = {};
-  for (const field of policyFields) {
-    const raw = source[field.key];
-    if (field.kind === "number" && typeof raw === "number") values[field.key] = raw;
-    if (field.kind === "boolean" && typeof raw === "boolean") values[field.key] = raw;
-    if (field.kind === "list" && Array.isArray(raw)) values[field.key] = raw.filter((v): v is string => typeof v === "string");
-  }
-  if (source.overrideCeiling !== undefined) values.overrideCeiling = policyValuesOfJson(source.overrideCeiling);
-  return values as PolicyValues;
-}
+import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
 
 interface RoleRow {
   id: string;
@@ -81,7 +35,7 @@ function roleMessage(row: RoleRow): Role {
     name: row.name,
     description: row.description,
     permissions: [...row.permissions].sort(),
-    defaultPolicy: policyMessageOf(policyValuesOfJson(row.default_policy)),
+    defaultPolicy: policyMessageOf(policyFromJson(row.default_policy)),
     builtIn: row.builtin,
     createdAt: timestampFromDate(new Date(row.created_at)),
     updatedAt: timestampFromDate(new Date(row.updated_at)),
@@ -113,14 +67,16 @@ function refuseBuiltIn(role: RoleRow, what: string): void {
  * checkRolePolicy validates a role's default policy: well-formed, no
  * override_ceiling, and no field looser than the global policy's
  * override_ceiling allows (INVALID_ARGUMENT, POLICY_LOOSENS, naming the
- * field and the bound). It answers the fields that loosen the global policy
- * (within the ceiling), for the audit record.
+ * field and the bound). It answers the layer in canonical form and the
+ * fields that loosen the global policy (within the ceiling), for the audit
+ * record.
  */
-async function checkRolePolicy(em: EntityManager, values: PolicyValues): Promise<string[]> {
-  const problem = validatePolicy(values, "role")[0];
+async function checkRolePolicy(em: EntityManager, requested: PolicyValues): Promise<{ policy: PolicyValues; loosened: string[] }> {
+  const problem = validatePolicy(requested, "role")[0];
   if (problem) throw invalidArgument(problem.field, problem.message, problem.attempted);
-  const rows = (await em.execute("select policy from global_policy")) as Array<{ policy: unknown }>;
-  const global = policyValuesOfJson(rows[0]?.policy);
+  const values = normalizePolicy(requested);
+  const rows = (await em.execute("select policy from global_policy where id")) as Array<{ policy: unknown }>;
+  const global = policyFromJson(rows[0]?.policy);
   const upper = mergePolicies([{ name: "global", policy: global }]).policy;
   const loosens = checkTightenOnly(userLayerBound(upper, global.overrideCeiling), values)[0];
   if (loosens) {
@@ -131,7 +87,7 @@ async function checkRolePolicy(em: EntityManager, values: PolicyValues): Promise
       layer: "global",
     });
   }
-  return checkTightenOnly(upper, values).map((p) => p.field);
+  return { policy: values, loosened: checkTightenOnly(upper, values).map((p) => p.field) };
 }
 
 /**
@@ -185,14 +141,14 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       const description = req.description === "" ? "" : requireText("description", req.description, 1024);
       if (req.permissions.length > Object.keys(permissionCatalog).length * 2) throw invalidArgument("permissions", "too many keys");
       const keys = [...new Set(req.permissions.map((k) => requireKey("permissions", k)))].sort();
-      const policy = policyValuesOfMessage(req.defaultPolicy);
+      const requested = policyValuesOfMessage(req.defaultPolicy);
       const tx = transactionOf(ctx);
       const caller = await callerNow(tx, principal);
       requireHeld(caller, keys, "permissions");
-      const loosened = await checkRolePolicy(tx, policy);
+      const { policy, loosened } = await checkRolePolicy(tx, requested);
       const [row] = (await tx.execute(
         `insert into roles (tenant_id, name, description, permissions, default_policy) values (?, ?, ?, ?::text[], ?::jsonb) returning ${roleColumns}`,
-        [principal.tenantId, req.name, description, pgArrayLiteral(keys), JSON.stringify(policy)],
+        [principal.tenantId, req.name, description, pgArrayLiteral(keys), JSON.stringify(policyToJson(policy))],
       )) as RoleRow[];
       note.resource = `role:${row!.id}`;
       note.details = { name: req.name, permissions: keys, defaultPolicy: policy, ...(loosened.length > 0 ? { loosened } : {}) };
@@ -211,7 +167,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       refuseBuiltIn(role, "deleted");
       // Grants go with the role (user_roles cascades).
       await tx.execute("delete from roles where id = ?", [id]);
-      await deps.sessions.invalidateTenant(principal.tenantId);
+      afterCommit(ctx, () => deps.sessions.invalidateTenant(principal.tenantId));
       return {};
     },
 
@@ -239,7 +195,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
         `update roles set permissions = array_append(permissions, ?), updated_at = now() where id = ? returning ${roleColumns}`,
         [key, id],
       )) as RoleRow[];
-      await deps.sessions.invalidateTenant(principal.tenantId);
+      afterCommit(ctx, () => deps.sessions.invalidateTenant(principal.tenantId));
       return { role: roleMessage(row!) };
     },
 
@@ -260,32 +216,35 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
         `update roles set permissions = array_remove(permissions, ?), updated_at = now() where id = ? returning ${roleColumns}`,
         [key, id],
       )) as RoleRow[];
-      await deps.sessions.invalidateTenant(principal.tenantId);
+      afterCommit(ctx, () => deps.sessions.invalidateTenant(principal.tenantId));
       return { role: roleMessage(row!) };
     },
 
     async getRoleDefaultPolicy(req, ctx) {
       const id = requireId("role_id", req.roleId);
       const role = await inCallerTenant(ctx, deps, (em) => readRole(em, id));
-      return { policy: policyMessageOf(policyValuesOfJson(role.default_policy)) };
+      return { policy: policyMessageOf(policyFromJson(role.default_policy)) };
     },
 
     async updateRoleDefaultPolicy(req, ctx) {
+      const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "roles.update_default_policy";
       const id = requireId("role_id", req.roleId);
       note.resource = `role:${id}`;
-      const policy = policyValuesOfMessage(req.policy);
-      note.details = { policy };
+      const requested = policyValuesOfMessage(req.policy);
+      note.details = { policy: policyToJson(requested) };
       const tx = transactionOf(ctx);
       const role = await readRole(tx, id, true);
-      const loosened = await checkRolePolicy(tx, policy);
+      const { policy, loosened } = await checkRolePolicy(tx, requested);
       note.details = { name: role.name, policy, ...(loosened.length > 0 ? { loosened } : {}) };
       const [row] = (await tx.execute(
         `update roles set default_policy = ?::jsonb, updated_at = now() where id = ? returning ${roleColumns}`,
-        [JSON.stringify(policy), id],
+        [JSON.stringify(policyToJson(policy)), id],
       )) as RoleRow[];
-      return { policy: policyMessageOf(policyValuesOfJson(row!.default_policy)) };
+      // Effective-policy caches (and session caches) of the tenant drop the old default once committed.
+      afterCommit(ctx, () => deps.sessions.invalidateTenant(principal.tenantId));
+      return { policy: policyMessageOf(policyFromJson(row!.default_policy)) };
     },
   };
 }

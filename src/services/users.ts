@@ -1,15 +1,15 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { Level } from "../../gen/gatehouse/v1/common_pb.js";
+import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { UsersService } from "../../gen/gatehouse/v1/users_pb.js";
 import type { Principal } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { usernameProblem } from "../domain/names.js";
-import { checkPermissionKey } from "../domain/permissions.js";
+import { builtInRoles, checkPermissionKey } from "../domain/permissions.js";
 import { hashPassword, passwordProblem, verifyPassword } from "../auth/passwords.js";
-import { callerNow, pgArrayLiteral, requireAssignableLevel, requireHeld, requireOutranks } from "./grants.js";
-import { auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { callerNow, pgArrayLiteral, requireAssignableLevel, requireHeld, requireOutranks, requireUserPrincipal } from "./grants.js";
+import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
 import { userMessage, userRows, type UserRow } from "./user-view.js";
 
 /** maxRolesPerRequest bounds role_ids of CreateUser and SetUserRoles. */
@@ -73,6 +73,29 @@ interface CheckInput {
   roomId?: string;
 }
 
+/** Holder is a user whose permissions a check evaluates. */
+interface Holder {
+  userId: string;
+  level: number;
+  disabled: boolean;
+  permissions: ReadonlySet<string>;
+}
+
+const viewerKeys = new Set(builtInRoles.find((r) => r.name === "viewer")!.permissions);
+const editorKeys = new Set(builtInRoles.find((r) => r.name === "editor")!.permissions);
+
+/**
+ * roomRoleFor answers the room role a permission needs inside a room: the
+ * keys of the built-in `viewer` role need ROOM_ROLE_VIEWER, the rest of
+ * `editor`'s ROOM_ROLE_EDITOR, every other key ROOM_ROLE_ADMIN — the same
+ * mapping that gives room tokens the built-in roles' permissions.
+ */
+export function roomRoleFor(permission: string): RoomRole {
+  if (viewerKeys.has(permission)) return RoomRole.VIEWER;
+  if (editorKeys.has(permission)) return RoomRole.EDITOR;
+  return RoomRole.ADMIN;
+}
+
 /** CheckResult is the answer to one check. */
 interface CheckResult {
   allowed: boolean;
@@ -82,9 +105,10 @@ interface CheckResult {
 /**
  * evaluate answers one check from a user's effective permissions. Deny by
  * default: a malformed or unknown key answers UNKNOWN_PERMISSION, a disabled
- * user USER_DISABLED, a key no role grants PERMISSION_DENIED.
+ * user USER_DISABLED, a key no role grants PERMISSION_DENIED (and, in a room,
+ * a room role below roomRoleFor(key) ROOM_ROLE_REQUIRED: see check).
  */
-function evaluate(permission: string, holder: { disabled: boolean; permissions: ReadonlySet<string> }): CheckResult {
+function evaluate(permission: string, holder: Holder): CheckResult {
   if (checkPermissionKey(permission) !== undefined) return { allowed: false, reason: "UNKNOWN_PERMISSION" };
   if (holder.disabled) return { allowed: false, reason: "USER_DISABLED" };
   if (!holder.permissions.has(permission)) return { allowed: false, reason: "PERMISSION_DENIED" };
@@ -107,6 +131,11 @@ function evaluate(permission: string, holder: { disabled: boolean; permissions: 
  *   themselves (roles the target already holds are not a grant).
  * Every refusal is PERMISSION_DENIED (LEVEL_TOO_LOW, or PERMISSION_DENIED
  * naming the key) and is audited as DENIED by the audit interceptor.
+ *
+ * Disabling or deleting a user revokes their sessions in the same
+ * transaction; role and level changes drop cached session state on every
+ * replica once committed (sessions.invalidateUser), so a change bites within
+ * a second everywhere.
  */
 export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService> {
   const passwordFailures = deps.limiters({
@@ -119,41 +148,65 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
   const holdersOf = async (ctx: HandlerContext, ids: readonly string[]) => {
     const rows = await inCallerTenant(ctx, deps, async (em) =>
       (await em.execute(
-        `select u.id, u.disabled,
+        `select u.id, u.level, u.disabled,
                 array(select distinct p from user_roles ur join roles r on r.id = ur.role_id, unnest(r.permissions) p
                        where ur.user_id = u.id) as permissions
            from users u where u.id = any(?::uuid[])`,
         [pgArrayLiteral(ids)],
-      )) as Array<{ id: string; disabled: boolean; permissions: string[] }>,
+      )) as Array<{ id: string; level: number; disabled: boolean; permissions: string[] }>,
     );
     if (rows.length !== ids.length) throw notFound("user");
-    return new Map(rows.map((r) => [r.id, { disabled: r.disabled, permissions: new Set(r.permissions) }]));
+    return new Map<string, Holder>(rows.map((r) => [r.id, { userId: r.id, level: r.level, disabled: r.disabled, permissions: new Set(r.permissions) }]));
   };
 
   /**
    * check runs permission checks. The caller's own checks are answered from
    * the session's permissions without a database round trip; checking anyone
-   * else needs `users.read`. `room_id` is validated but not evaluated yet:
-   * rooms (issue 4) will add the user's room role to the answer.
+   * else needs `users.read`. With `room_id`, the user's role in the room
+   * (RoomAccess: membership, tenant admins as room admins, a room token's
+   * role) must also reach roomRoleFor(permission); a room that doesn't exist
+   * in the tenant is NOT_FOUND.
    */
   const check = async (ctx: HandlerContext, checks: readonly CheckInput[]): Promise<CheckResult[]> => {
     const principal = principalOf(ctx);
     const others = new Set<string>();
-    const targets = checks.map((c, i) => {
+    const inputs = checks.map((c, i) => {
       const field = checks.length === 1 ? "" : `checks[${i}].`;
-      if (c.roomId !== undefined && c.roomId !== "") requireId(`${field}room_id`, c.roomId);
-      if (c.userId === undefined || c.userId === "") return undefined;
+      const roomId = c.roomId !== undefined && c.roomId !== "" ? requireId(`${field}room_id`, c.roomId) : undefined;
+      if (c.userId === undefined || c.userId === "") return { roomId, userId: undefined };
       const id = requireId(`${field}user_id`, c.userId);
-      if (id === principal.userId) return undefined;
+      if (id === principal.userId) return { roomId, userId: undefined };
       if (!principal.permissions.has("users.read")) {
         throw permissionDenied("PERMISSION_DENIED", "checking another user needs users.read", { permission: "users.read", layer: "role" });
       }
       others.add(id);
-      return id;
+      return { roomId, userId: id };
     });
-    const holders = others.size > 0 ? await holdersOf(ctx, [...others]) : new Map();
-    const self = { disabled: false, permissions: principal.permissions };
-    return checks.map((c, i) => evaluate(c.permission, targets[i] === undefined ? self : holders.get(targets[i])!));
+    const holders = others.size > 0 ? await holdersOf(ctx, [...others]) : new Map<string, Holder>();
+    const self: Holder = { userId: principal.userId, level: principal.level, disabled: false, permissions: principal.permissions };
+    const roomRoles = new Map<string, Promise<RoomRole | undefined>>();
+    const roomRoleOf = (holder: Holder, roomId: string) => {
+      const key = `${holder.userId}:${roomId}`;
+      let role = roomRoles.get(key);
+      if (!role) {
+        const subject: Principal =
+          holder === self ? principal : { ...principal, userId: holder.userId, username: "", level: holder.level, sessionId: "", permissions: holder.permissions, roles: [], via: "bearer", roomToken: undefined };
+        role = deps.rooms.roleOf(subject, roomId);
+        roomRoles.set(key, role);
+      }
+      return role;
+    };
+    return Promise.all(
+      checks.map(async (c, i) => {
+        const { roomId, userId } = inputs[i]!;
+        const holder = userId === undefined ? self : holders.get(userId)!;
+        const role = roomId === undefined ? undefined : await roomRoleOf(holder, roomId);
+        if (roomId !== undefined && role === undefined) throw notFound("room");
+        const result = evaluate(c.permission, holder);
+        if (result.allowed && role !== undefined && role < roomRoleFor(c.permission)) return { allowed: false, reason: "ROOM_ROLE_REQUIRED" };
+        return result;
+      }),
+    );
   };
 
   return {
@@ -226,9 +279,9 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
         if (disabled && !target.disabled) {
           // Disabling ends every session at once, on every replica.
           await deps.sessions.revokeUser(tx, principal.tenantId, id, "user disabled");
-        } else {
-          await deps.sessions.invalidateUser(principal.tenantId, id);
         }
+        // Once committed, every replica drops the user's cached session state.
+        afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
       }
       return { user: userMessage(await readUser(tx, id)) };
     },
@@ -247,6 +300,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       const [row] = await userRows(tx, "u.id = ?", [id]);
       note.details = { username: row?.username, level: Level[target.level] };
       await deps.sessions.revokeUser(tx, principal.tenantId, id, "user deleted");
+      afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
       // Sessions, role grants and room memberships go with the user (foreign keys cascade).
       await tx.execute("delete from users where id = ?", [id]);
       return {};
@@ -278,7 +332,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       }
       if (added.length > 0 || removed.length > 0) {
         await tx.execute("update users set updated_at = now() where id = ?", [id]);
-        await deps.sessions.invalidateUser(principal.tenantId, id);
+        afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
       }
       return { user: userMessage(await readUser(tx, id)) };
     },
@@ -288,6 +342,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       const note = auditNoteOf(ctx);
       note.action = "users.change_password";
       note.resource = `user:${principal.userId}`;
+      requireUserPrincipal(principal);
       if (req.oldPassword === "") throw invalidArgument("old_password", "is required");
       const problem = passwordProblem(req.newPassword);
       if (problem) throw invalidArgument("new_password", problem);
@@ -314,7 +369,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
         "update sessions set revoked_at = now(), revoked_reason = 'password changed' where user_id = ? and id <> ? and revoked_at is null",
         [principal.userId, principal.sessionId],
       );
-      await deps.sessions.invalidateUser(principal.tenantId, principal.userId);
+      afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, principal.userId));
       return {};
     },
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrationsList } from "../../migrations/index.js";
 import { appendAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
 import { initDatabase, type Database } from "../../src/store/database.js";
 import { UserSchema } from "../../src/store/entities/user.js";
@@ -32,7 +33,7 @@ describe("embedded PGlite", () => {
 
   it("boots and applies the migrations", async () => {
     expect(db.mode).toBe("pglite");
-    expect(db.appliedMigrations).toEqual(["0001-init"]);
+    expect(db.appliedMigrations).toEqual(migrationsList.map((m) => m.name));
     expect((await db.ping()).ok).toBe(true);
   });
 
@@ -117,7 +118,7 @@ describe("embedded PGlite in a data folder", () => {
     const first = await initDatabase({ dataDir });
     console.info(`initDatabase (PGlite, new data folder): ${first.initMs.toFixed(0)} ms`);
     try {
-      expect(first.appliedMigrations).toEqual(["0001-init"]);
+      expect(first.appliedMigrations).toEqual(migrationsList.map((m) => m.name));
       await first.asSystem((em) => createTenant(em, "kept"));
     } finally {
       await first.close();

@@ -1,0 +1,139 @@
+import type { Deps } from "../deps.js";
+import type { Principal } from "../context.js";
+import type { EffectivePolicy } from "../domain/policy.js";
+import { matchAnyHostGlob } from "../domain/host-glob.js";
+import type { RuleAction } from "../domain/rules.js";
+import { HostDenied, HostError, type HostCall } from "../sandbox/index.js";
+
+/** RunScope is who runs which macro where: what every host call is authorized against. */
+export interface RunScope {
+  principal: Principal;
+  roomId: string;
+  macroId: string;
+  policy: EffectivePolicy;
+  /** roomRole is the caller's role in the room (1 viewer, 2 editor, 3 admin). */
+  roomRole: number;
+}
+
+/** NetFetcher performs an SSRF-guarded fetch (shared with repo sync). */
+export type NetFetcher = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }, opts: { allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal }) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+
+const collectionPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const idPattern = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const maxDocBytes = 256 * 1024;
+
+function collectionOf(value: unknown): string {
+  if (typeof value !== "string" || !collectionPattern.test(value)) throw new HostError("collection must be 1-64 letters, digits, _ or -");
+  return value;
+}
+
+function idOf(value: unknown): string {
+  if (typeof value !== "string" || !idPattern.test(value)) throw new HostError("id must be 1-128 letters, digits or _ . : @ -");
+  return value;
+}
+
+/**
+ * createHostCall builds the host functions of one run. Every store and net
+ * call is authorized for the caller exactly as DESIGN.md §5 says: (the
+ * baseline allows it, or an ALLOW rule matches) and no DENY rule matches;
+ * lists are filtered to the records the caller may read.
+ */
+export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher | undefined): HostCall {
+  const { principal, roomId, macroId, policy } = scope;
+  const subjects = [`user:${principal.userId}`, ...principal.roles.map((r) => `role:${r}`), `room:${roomId}`, `macro:${macroId}`];
+  const decide = async (action: RuleAction, resource: string, baselineAllowed: boolean) => {
+    const index = await deps.rules.ruleIndexFor(principal.tenantId);
+    return index.evaluate({ subjects, action, resource, baselineAllowed });
+  };
+  const authorize = async (action: RuleAction, resource: string, baselineAllowed: boolean): Promise<void> => {
+    const decision = await decide(action, resource, baselineAllowed);
+    if (!decision.allowed) {
+      const by = decision.decidingRuleIds.length > 0 ? ` by rule ${decision.decidingRuleIds.join(", ")}` : " (no rule allows it and the baseline does not)";
+      throw new HostDenied(`${action} on ${resource} denied${by}`);
+    }
+  };
+  const inTenant = <T>(fn: Parameters<typeof deps.db.inTenant<T>>[1]) => deps.db.inTenant(principal.tenantId, fn);
+
+  return async (module, fn, args, options) => {
+    if (module === "gatehouse:store") {
+      const collection = collectionOf(args[0]);
+      switch (fn) {
+        case "get": {
+          const id = idOf(args[1]);
+          const row = await inTenant(async (em) => ((await em.execute("select doc, owner_id from store_records where room_id = ? and collection = ? and record_id = ?", [roomId, collection, id])) as Array<{ doc: unknown; owner_id: string | null }>)[0]);
+          await authorize("store.read", `${collection}/${id}`, scope.roomRole >= 1 || row?.owner_id === principal.userId);
+          return row ? row.doc : null;
+        }
+        case "list": {
+          const opts = (args[1] ?? {}) as { limit?: unknown; after?: unknown };
+          const limit = opts.limit === undefined ? 50 : Number(opts.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HostError("limit must be an integer from 1 to 500");
+          const after = opts.after === undefined || opts.after === null ? undefined : idOf(opts.after);
+          await authorize("store.list", collection, scope.roomRole >= 1);
+          const rows = (await inTenant((em) =>
+            em.execute(`select record_id, doc, owner_id from store_records where room_id = ? and collection = ?${after ? " and record_id > ?" : ""} order by record_id limit ?`, [
+              roomId,
+              collection,
+              ...(after ? [after] : []),
+              limit + 1,
+            ]),
+          )) as Array<{ record_id: string; doc: unknown; owner_id: string | null }>;
+          const more = rows.length > limit;
+          const page = rows.slice(0, limit);
+          const items: Array<{ id: string; doc: unknown }> = [];
+          for (const row of page) {
+            const decision = await decide("store.read", `${collection}/${row.record_id}`, scope.roomRole >= 1 || row.owner_id === principal.userId);
+            if (decision.allowed) items.push({ id: row.record_id, doc: row.doc });
+          }
+          return { items, next: more ? page[page.length - 1]!.record_id : null };
+        }
+        case "put": {
+          const id = idOf(args[1]);
+          const doc = args[2];
+          const text = JSON.stringify(doc ?? null);
+          if (Buffer.byteLength(text) > maxDocBytes) throw new HostError(`document larger than ${maxDocBytes} bytes`);
+          await authorize("store.write", `${collection}/${id}`, scope.roomRole >= 2);
+          await inTenant((em) =>
+            em.execute(
+              `insert into store_records (tenant_id, room_id, collection, record_id, doc, owner_id) values (?, ?, ?, ?, ?::jsonb, ?)
+               on conflict (tenant_id, room_id, collection, record_id) do update set doc = excluded.doc, updated_at = now()`,
+              [principal.tenantId, roomId, collection, id, text, principal.userId],
+            ),
+          );
+          return true;
+        }
+        case "remove": {
+          const id = idOf(args[1]);
+          await authorize("store.delete", `${collection}/${id}`, scope.roomRole >= 2);
+          const rows = (await inTenant((em) => em.execute("delete from store_records where room_id = ? and collection = ? and record_id = ? returning record_id", [roomId, collection, id]))) as unknown[];
+          return rows.length > 0;
+        }
+        default:
+          throw new HostError(`gatehouse:store has no function ${fn}`);
+      }
+    }
+    if (module === "gatehouse:net" && fn === "fetch") {
+      const raw = args[0];
+      if (typeof raw !== "string") throw new HostError("fetch(url): url must be a string");
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new HostError("fetch(url): not a URL");
+      }
+      if (!policy.networkEnabled) throw new HostDenied("network access not allowed by the policy (network_enabled is false)");
+      const hostAllowed = matchAnyHostGlob(policy.allowedHosts, url.host);
+      await authorize("net.fetch", url.host, hostAllowed);
+      if (!fetcher) throw new HostError("network is not available on this server");
+      const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
+      const res = await fetcher(raw, init, {
+        allowedHosts: policy.allowedHosts,
+        maxBytes: Math.min(policy.maxOutputBytes * 4, 1024 * 1024),
+        timeoutMs: Math.min(policy.timeoutMs, 10_000),
+        signal: options.signal,
+      });
+      return res;
+    }
+    throw new HostError(`${module} has no function ${fn}`);
+  };
+}

@@ -1,0 +1,116 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { Outcome } from "../../gen/gatehouse/v1/common_pb.js";
+import type { RunMacroRequest, RunMacroResponse } from "../../gen/gatehouse/v1/macros_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { RunMacroResponseSchema } from "../../gen/gatehouse/v1/macros_pb.js";
+import type { Deps } from "../deps.js";
+import { DomainError, notFound } from "../domain/errors.js";
+import type { Limiter } from "../shared-state/rate-limiters.js";
+import type { RunOutcome } from "../sandbox/index.js";
+import { auditNoteOf, principalOf, requireId } from "../services/support.js";
+import { macroById } from "./macro-rows.js";
+import { createHostCall } from "./host-functions.js";
+
+const outcomes: Record<RunOutcome, Outcome> = {
+  ok: Outcome.OK,
+  error: Outcome.ERROR,
+  timeout: Outcome.TIMEOUT,
+  memory_limit: Outcome.MEMORY_LIMIT,
+  output_limit: Outcome.OUTPUT_LIMIT,
+  denied: Outcome.DENIED,
+};
+
+/** MacroRunner runs a stored macro for its caller under the effective policy. */
+export interface MacroRunner {
+  run(req: RunMacroRequest, ctx: HandlerContext): Promise<MessageInitShape<typeof RunMacroResponseSchema>>;
+}
+
+/**
+ * createMacroRunner: rate limits (10 runs/s per user, and the policy's
+ * max_runs_per_minute per user and macro), the effective policy for this
+ * room, macro and caller, then one sandbox run with host functions bound to
+ * the caller. The run's own failure is an outcome, not an error.
+ */
+export function createMacroRunner(deps: Deps): MacroRunner {
+  const perSecond = deps.limiters({ name: "runs-user", points: 10, durationSeconds: 1 });
+  const perMinute = new Map<number, Limiter>();
+  const minuteLimiter = (points: number) => {
+    let limiter = perMinute.get(points);
+    if (!limiter) {
+      limiter = deps.limiters({ name: `runs-min-${points}`, points, durationSeconds: 60 });
+      perMinute.set(points, limiter);
+    }
+    return limiter;
+  };
+  const refuse = (retryAfterSeconds: number, what: string) =>
+    new DomainError("resource_exhausted", "RATE_LIMITED", `too many macro runs (${what}), retry later`, { retryAfterSeconds, layer: what });
+
+  return {
+    async run(req, ctx) {
+      const principal = principalOf(ctx);
+      const roomId = requireId("room_id", req.roomId);
+      const macroId = requireId("macro_id", req.macroId);
+      const note = auditNoteOf(ctx);
+      note.action = "macros.run";
+      note.resource = `macro:${macroId}`;
+      const burst = await perSecond.consume(`${principal.tenantId}:${principal.userId}`);
+      if (!burst.ok) throw refuse(burst.retryAfterSeconds, "10 per second per user");
+
+      const loaded = await deps.db.inTenant(principal.tenantId, async (em) => {
+        const macro = await macroById(em, roomId, macroId);
+        if (!macro) return undefined;
+        const merged = await deps.policies.effectivePolicy(em, {
+          tenantId: principal.tenantId,
+          roomId,
+          macroId,
+          userId: principal.via === "room-token" ? undefined : principal.userId,
+          roles: principal.via === "room-token" ? principal.roles : undefined,
+        });
+        return { macro, policy: merged.policy };
+      });
+      if (!loaded) throw notFound("macro");
+      const { macro, policy } = loaded;
+      const minute = await minuteLimiter(policy.maxRunsPerMinute).consume(`${principal.tenantId}:${principal.userId}:${macroId}`);
+      if (!minute.ok) throw refuse(minute.retryAfterSeconds, `max_runs_per_minute ${policy.maxRunsPerMinute}`);
+
+      const roomRole = (await deps.rooms.roleOf(principal, roomId)) ?? 0;
+      const input = req.input ? toJson(ValueSchema, req.input) : null;
+      const result = await deps.sandbox.run({
+        code: macro.code,
+        input,
+        ctx: { caller: { id: principal.userId, level: principal.level }, room: { id: roomId }, macro: { id: macroId, version: macro.version } },
+        limits: {
+          timeoutMs: policy.timeoutMs,
+          memoryLimitBytes: policy.memoryLimitBytes,
+          maxStackBytes: policy.maxStackBytes,
+          maxOutputBytes: policy.maxOutputBytes,
+          maxHostCalls: policy.maxHostCalls,
+        },
+        allowedImports: policy.allowedImports,
+        hostCall: createHostCall(deps, { principal, roomId, macroId, policy, roomRole }, deps.netFetch),
+        signal: ctx.signal,
+      });
+      note.details = {
+        outcome: result.outcome,
+        version: macro.version,
+        durationMs: Math.round(result.durationMs),
+        hostCalls: result.hostCalls,
+        memoryUsedBytes: result.memoryUsedBytes,
+        ...(result.errorMessage ? { error: result.errorMessage.slice(0, 300) } : {}),
+      };
+      return {
+        outcome: outcomes[result.outcome],
+        output: result.output === undefined ? undefined : fromJson(ValueSchema, result.output as JsonValue),
+        logs: result.logs,
+        durationMs: Math.round(result.durationMs),
+        memoryUsedBytes: Math.min(result.memoryUsedBytes, 0xffffffff),
+        hostCalls: result.hostCalls,
+        errorMessage: result.errorMessage ?? "",
+      };
+    },
+  };
+}
+
+export type { RunMacroResponse };

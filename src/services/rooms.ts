@@ -1,0 +1,208 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
+import { RoomMemberSchema, RoomSchema, RoomsService, type Room, type RoomMember } from "../../gen/gatehouse/v1/rooms_pb.js";
+import type { Deps } from "../deps.js";
+import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
+import { publishRoomChange } from "../rooms/room-access.js";
+import { editorRoomToken, newRoomTokenKey, viewerRoomToken } from "../rooms/room-tokens.js";
+import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
+
+interface RoomRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: Date;
+}
+
+interface MemberRow {
+  user_id: string;
+  username: string;
+  role: number;
+}
+
+const roomColumns = "id, tenant_id, name, created_at";
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function roomMessage(row: RoomRow): Room {
+  return create(RoomSchema, { roomId: row.id, tenantId: row.tenant_id, name: row.name, createdAt: timestampFromDate(new Date(row.created_at)) });
+}
+
+function memberMessage(row: MemberRow): RoomMember {
+  return create(RoomMemberSchema, { userId: row.user_id, username: row.username, role: row.role });
+}
+
+function requireRole(role: RoomRole): RoomRole {
+  if (role !== RoomRole.VIEWER && role !== RoomRole.EDITOR && role !== RoomRole.ADMIN) {
+    throw invalidArgument("role", "must be ROOM_ROLE_VIEWER, ROOM_ROLE_EDITOR or ROOM_ROLE_ADMIN", RoomRole[role] ?? String(role));
+  }
+  return role;
+}
+
+/** lockRoom takes the room's row lock, serializing membership changes of one room (the last-ADMIN check). */
+async function lockRoom(tx: EntityManager, roomId: string): Promise<void> {
+  const rows = (await tx.execute("select id from rooms where id = ? for update", [roomId])) as unknown[];
+  if (rows.length === 0) throw notFound("room");
+}
+
+/** refuseLastAdmin refuses to leave a room without an explicit ADMIN member. */
+async function refuseLastAdmin(tx: EntityManager, roomId: string, userId: string): Promise<void> {
+  const rows = (await tx.execute("select count(*)::int as admins from room_members where room_id = ? and role = ? and user_id <> ?", [
+    roomId,
+    RoomRole.ADMIN,
+    userId,
+  ])) as Array<{ admins: number }>;
+  if ((rows[0]?.admins ?? 0) === 0) {
+    throw new DomainError("failed_precondition", "LAST_ROOM_ADMIN", "a room keeps at least one ADMIN member", {
+      field: "user_id",
+      attemptedValue: userId,
+      layer: "room",
+    });
+  }
+}
+
+/**
+ * createRoomsService implements RoomsService. Room roles are enforced by the
+ * authz interceptor (RoomAccess: members, tenant admins as room ADMIN, room
+ * tokens for their one room); handlers work inside the caller's tenant, so
+ * another tenant's ids answer NOT_FOUND. Membership changes and deletions
+ * drop cached room roles on every replica once committed.
+ */
+export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService> {
+  return {
+    async createRoom(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "rooms.create";
+      const name = requireText("name", req.name, 200);
+      const tx = transactionOf(ctx);
+      const [row] = (await tx.execute(`insert into rooms (tenant_id, name, token_key) values (?, ?, ?) returning ${roomColumns}`, [
+        principal.tenantId,
+        name,
+        newRoomTokenKey(),
+      ])) as RoomRow[];
+      if (uuidShape.test(principal.userId)) {
+        await tx.execute("insert into room_members (tenant_id, room_id, user_id, role) values (?, ?, ?, ?)", [
+          principal.tenantId,
+          row!.id,
+          principal.userId,
+          RoomRole.ADMIN,
+        ]);
+      }
+      note.resource = `room:${row!.id}`;
+      note.roomId = row!.id;
+      note.details = { name };
+      return { room: roomMessage(row!) };
+    },
+
+    async getRoom(req, ctx) {
+      const id = requireId("room_id", req.roomId);
+      const rows = await inCallerTenant(ctx, deps, async (em) => (await em.execute(`select ${roomColumns} from rooms where id = ?`, [id])) as RoomRow[]);
+      if (!rows[0]) throw notFound("room");
+      return { room: roomMessage(rows[0]) };
+    },
+
+    async listRooms(req, ctx) {
+      const { limit, after } = pageOf(req);
+      const rows = await inCallerTenant(ctx, deps, async (em) =>
+        (await em.execute(
+          `select ${roomColumns} from rooms ${after === undefined ? "" : "where name > ?"} order by name limit ?`,
+          after === undefined ? [limit + 1] : [after, limit + 1],
+        )) as RoomRow[],
+      );
+      const page = rows.slice(0, limit);
+      return { rooms: page.map(roomMessage), nextPageToken: rows.length > limit ? pageToken(page[page.length - 1]!.name) : "" };
+    },
+
+    async deleteRoom(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "rooms.delete";
+      const id = requireId("room_id", req.roomId);
+      note.resource = `room:${id}`;
+      note.roomId = id;
+      const tx = transactionOf(ctx);
+      // Members, policies (and, by their foreign keys, macros, repos and
+      // records) go with the room; its audit events stay.
+      const rows = (await tx.execute("delete from rooms where id = ? returning name", [id])) as Array<{ name: string }>;
+      if (!rows[0]) throw notFound("room");
+      note.details = { name: rows[0].name };
+      afterCommit(ctx, () => publishRoomChange(deps.bus, { kind: "room", tenantId: principal.tenantId, roomId: id }));
+      return {};
+    },
+
+    async addRoomMember(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "rooms.add_member";
+      const roomId = requireId("room_id", req.roomId);
+      const userId = requireId("user_id", req.userId);
+      note.resource = `user:${userId}`;
+      note.roomId = roomId;
+      const role = requireRole(req.role);
+      const tx = transactionOf(ctx);
+      await lockRoom(tx, roomId);
+      const users = (await tx.execute("select username from users where id = ?", [userId])) as Array<{ username: string }>;
+      if (!users[0]) throw notFound("user");
+      const current = (await tx.execute("select role from room_members where room_id = ? and user_id = ?", [roomId, userId])) as Array<{ role: number }>;
+      const previous = current[0]?.role;
+      if (previous === RoomRole.ADMIN && role !== RoomRole.ADMIN) await refuseLastAdmin(tx, roomId, userId);
+      await tx.execute(
+        `insert into room_members (tenant_id, room_id, user_id, role) values (?, ?, ?, ?)
+         on conflict (room_id, user_id) do update set role = excluded.role, updated_at = now()`,
+        [principal.tenantId, roomId, userId, role],
+      );
+      note.details = { userId, username: users[0].username, role: RoomRole[role], previousRole: previous === undefined ? null : RoomRole[previous] };
+      afterCommit(ctx, () => publishRoomChange(deps.bus, { kind: "member", tenantId: principal.tenantId, roomId, userId }));
+      return { member: memberMessage({ user_id: userId, username: users[0].username, role }) };
+    },
+
+    async removeRoomMember(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "rooms.remove_member";
+      const roomId = requireId("room_id", req.roomId);
+      const userId = requireId("user_id", req.userId);
+      note.resource = `user:${userId}`;
+      note.roomId = roomId;
+      const tx = transactionOf(ctx);
+      await lockRoom(tx, roomId);
+      const current = (await tx.execute("select role from room_members where room_id = ? and user_id = ?", [roomId, userId])) as Array<{ role: number }>;
+      if (!current[0]) throw notFound("member");
+      if (current[0].role === RoomRole.ADMIN) await refuseLastAdmin(tx, roomId, userId);
+      await tx.execute("delete from room_members where room_id = ? and user_id = ?", [roomId, userId]);
+      note.details = { userId, previousRole: RoomRole[current[0].role] };
+      afterCommit(ctx, () => publishRoomChange(deps.bus, { kind: "member", tenantId: principal.tenantId, roomId, userId }));
+      return {};
+    },
+
+    async listRoomMembers(req, ctx) {
+      const roomId = requireId("room_id", req.roomId);
+      const { limit, after } = pageOf(req);
+      const rows = await inCallerTenant(ctx, deps, async (em) =>
+        (await em.execute(
+          `select m.user_id, u.username, m.role from room_members m join users u on u.id = m.user_id
+            where m.room_id = ? ${after === undefined ? "" : "and u.username > ?"} order by u.username limit ?`,
+          after === undefined ? [roomId, limit + 1] : [roomId, after, limit + 1],
+        )) as MemberRow[],
+      );
+      const page = rows.slice(0, limit);
+      return { members: page.map(memberMessage), nextPageToken: rows.length > limit ? pageToken(page[page.length - 1]!.username) : "" };
+    },
+
+    async getRoomToken(req, ctx) {
+      const note = auditNoteOf(ctx);
+      note.action = "rooms.get_token";
+      const roomId = requireId("room_id", req.roomId);
+      note.resource = `room:${roomId}`;
+      note.roomId = roomId;
+      const rows = await inCallerTenant(ctx, deps, async (em) =>
+        (await em.execute("select tenant_id, token_key from rooms where id = ?", [roomId])) as Array<{ tenant_id: string; token_key: Buffer }>,
+      );
+      if (!rows[0]) throw notFound("room");
+      return { editorToken: editorRoomToken(rows[0].token_key, rows[0].tenant_id, roomId), viewerToken: viewerRoomToken };
+    },
+  };
+}
