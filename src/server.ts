@@ -29,7 +29,12 @@ function clientIp(req: Req, trustProxy: boolean): string {
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
     if (first) return first;
   }
-  return req.socket?.remoteAddress ?? "";
+  const direct = req.socket?.remoteAddress;
+  if (direct) return direct;
+  // h2c connections reach http2 through a replaying stream (see listener.ts):
+  // the address lives on the original socket behind it.
+  const session = (req as { stream?: { session?: { socket?: { stream?: { remoteAddress?: string } } } } }).stream?.session;
+  return session?.socket?.stream?.remoteAddress ?? "";
 }
 
 /**

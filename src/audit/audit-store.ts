@@ -6,7 +6,7 @@ import { appendAuditEvent } from "../store/audit-writer.js";
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
 // Tokens are secrets, except fencing tokens, which are counters.
-const isSecretKey = (key: string) => secretKey.test(key) || (/token/i.test(key) && !/fencing/i.test(key));
+const isSecretKey = (key: string) => secretKey.test(key) || (/token$/i.test(key) && !/fencing/i.test(key));
 
 /** redact drops values under keys that may hold secrets, at any depth. */
 export function redact(value: unknown, depth = 0): unknown {

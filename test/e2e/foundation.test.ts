@@ -11,7 +11,8 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health
 import { gatehouseServices } from "../../src/routes.js";
 import { accessRuleOf } from "../../src/interceptors/access-rules.js";
 import { clientConstructor, loadGrpcPackage } from "../reflection/harness.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { adminPassword, startTestServer, type TestServer } from "../support/server.js";
+import { auditRows, tenantIdOf } from "../support/fixtures.js";
 
 const run = promisify(execFile);
 
@@ -141,6 +142,14 @@ describe("foundation", () => {
       });
       client.close();
       expect(me.user.username).toBe("admin");
+    });
+
+    it("records the client address of HTTP/2 (h2c) calls in the audit log", async () => {
+      await createClient(AuthService, createGrpcTransport({ baseUrl: server.baseUrl })).login({ tenant: "default", username: "admin", password: adminPassword });
+      const rows = await auditRows(server, await tenantIdOf(server), "auth.login");
+      expect(rows.length).toBeGreaterThan(0);
+      const ips = (await server.gatehouse.deps.db.asSystem((em) => em.execute("select ip from audit_events where action = 'auth.login'"))) as Array<{ ip: string }>;
+      expect(ips.every((r) => r.ip === "127.0.0.1" || r.ip === "::ffff:127.0.0.1")).toBe(true);
     });
 
     it("answers UNIMPLEMENTED for a method whose service is not built yet, after authorization", async () => {
