@@ -3,6 +3,7 @@ import type { Principal } from "../context.js";
 import type { EffectivePolicy } from "../domain/policy.js";
 import { matchAnyHostGlob } from "../domain/host-glob.js";
 import type { RuleAction } from "../domain/rules.js";
+import { actorUuid } from "../services/support.js";
 import { HostDenied, HostError, type HostCall } from "../sandbox/index.js";
 
 /** RunScope is who runs which macro where: what every host call is authorized against. */
@@ -97,7 +98,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher 
             em.execute(
               `insert into store_records (tenant_id, room_id, collection, record_id, doc, owner_id) values (?, ?, ?, ?, ?::jsonb, ?)
                on conflict (tenant_id, room_id, collection, record_id) do update set doc = excluded.doc, updated_at = now()`,
-              [principal.tenantId, roomId, collection, id, text, principal.userId],
+              [principal.tenantId, roomId, collection, id, text, actorUuid(principal)],
             ),
           );
           return true;

@@ -5,7 +5,8 @@
 export { createSandboxPool, type SandboxPoolOptions } from "./pool.js";
 export { HostDenied, HostError, SandboxBusyError, SandboxUnavailableError } from "./errors.js";
 export type { SandboxLogger } from "./logger.js";
-export { STACK_CEILING_BYTES } from "./limits.js";
+export { OUTPUT_CEILING_BYTES, STACK_CEILING_BYTES } from "./limits.js";
+export { WORKER_RESOURCE_LIMITS } from "./worker-thread.js";
 export type {
   HostCall,
   HostCallOptions,

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { ResourceLimits } from "node:worker_threads";
 import { INITIAL_HEAP_BYTES } from "./engine.js";
 import { SandboxBusyError, SandboxUnavailableError } from "./errors.js";
 import { isHostModuleName } from "./host-modules.js";
@@ -29,6 +30,8 @@ export interface SandboxPoolOptions {
   maxRunsPerWorker?: number;
   /** maxHostPayloadBytes caps the JSON of a host call's arguments and of its result (default 1 MiB). */
   maxHostPayloadBytes?: number;
+  /** workerResourceLimits bound each thread's own V8 heap and stack (default: `WORKER_RESOURCE_LIMITS`). */
+  workerResourceLimits?: ResourceLimits;
   logger?: SandboxLogger;
 }
 
@@ -84,6 +87,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     if (closed) return;
     const handle = new WorkerHandle({
       worker: { maxHeapBytes, maxHostPayloadBytes },
+      resourceLimits: options.workerResourceLimits,
       graceMs,
       recycleHeapBytes,
       maxRuns,
@@ -186,6 +190,9 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       }
       const signal = req.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
+      if (consecutiveFailures > 0 && ![...workers].some((w) => w.state === "idle" || w.state === "busy")) {
+        return Promise.reject(new SandboxUnavailableError("sandbox workers fail to start"));
+      }
       if (queue.length >= maxQueue) return Promise.reject(new SandboxBusyError(maxQueue));
       return new Promise<RunResult>((resolve, reject) => {
         const item: Queued = {

@@ -8,7 +8,8 @@ export type HostModuleName = "gatehouse:store" | "gatehouse:net" | "gatehouse:lo
 
 /**
  * SandboxLimits are the effective policy limits of one run (DESIGN.md §5). The pool clamps
- * `maxStackBytes` to what a worker thread's native stack can carry (see `STACK_CEILING_BYTES`).
+ * `maxStackBytes` to what a worker thread's native stack can carry (1 MiB, `STACK_CEILING_BYTES`)
+ * and `maxOutputBytes` to 16 MiB (`OUTPUT_CEILING_BYTES`).
  */
 export interface SandboxLimits {
   /** timeoutMs is the wall-clock budget of the run, host calls included. */
@@ -17,9 +18,13 @@ export interface SandboxLimits {
   memoryLimitBytes: number;
   /** maxStackBytes is QuickJS's stack limit; deeper recursion throws a catchable "stack overflow". */
   maxStackBytes: number;
-  /** maxOutputBytes caps the UTF-8 bytes of all log lines (plus one byte each) and the JSON output together. */
+  /** maxOutputBytes caps the UTF-8 bytes of all log lines (plus one byte each) and the JSON output together (at most 16 MiB). */
   maxOutputBytes: number;
-  /** maxHostCalls caps the store/net calls of one run; calls beyond it reject inside the macro. */
+  /**
+   * maxHostCalls caps the store/net calls of one run; calls beyond it reject inside the macro with
+   * an Error named "HostCallLimitExceeded" (uncaught: outcome "error"). At most 8 are served at a
+   * time; the others wait in the worker.
+   */
   maxHostCalls: number;
 }
 
@@ -73,7 +78,10 @@ export interface RunResult {
   errorMessage?: string;
   /** durationMs is the time from dispatch to a worker until the answer (queueing excluded). */
   durationMs: number;
-  /** memoryUsedBytes is QuickJS's own estimate at the end of the run, or the heap growth when memory ran out. */
+  /**
+   * memoryUsedBytes is QuickJS's estimate of the memory the run still holds at its end (globals,
+   * the output; not garbage already freed), or the heap's growth when memory ran out.
+   */
   memoryUsedBytes: number;
   /** hostCalls counts the store/net calls handed to `hostCall`. */
   hostCalls: number;

@@ -1,4 +1,4 @@
-import type { Worker } from "node:worker_threads";
+import type { ResourceLimits, Worker } from "node:worker_threads";
 import { HostDenied, HostError } from "./errors.js";
 import { HOST_FUNCTIONS } from "./host-modules.js";
 import type { SandboxLogger } from "./logger.js";
@@ -9,6 +9,8 @@ import { startWorkerThread } from "./worker-thread.js";
 /** WorkerHandleOptions configure one worker as the pool sees it. */
 export interface WorkerHandleOptions {
   worker: WorkerOptions;
+  /** resourceLimits bound the thread's own V8 heap and stack. */
+  resourceLimits?: ResourceLimits;
   /** graceMs is how long past a run's deadline the worker may take before it is terminated. */
   graceMs: number;
   /** recycleHeapBytes: a worker whose QuickJS heap ends a run larger than this is replaced. */
@@ -58,7 +60,7 @@ export class WorkerHandle {
   private gone = false;
 
   constructor(private readonly options: WorkerHandleOptions) {
-    this.worker = startWorkerThread(options.worker);
+    this.worker = startWorkerThread(options.worker, options.resourceLimits);
     this.worker.unref();
     let started: () => void = () => {};
     let failed: (error: unknown) => void = () => {};

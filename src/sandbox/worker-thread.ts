@@ -5,8 +5,9 @@ import { Worker, type ResourceLimits } from "node:worker_threads";
 import type { WorkerOptions } from "./protocol.js";
 
 /**
- * WORKER_RESOURCE_LIMITS bound the worker's own V8 heap (it holds no more than one run's strings:
- * logs, output and host-call payloads; QuickJS's heap is WebAssembly memory, bounded separately).
+ * WORKER_RESOURCE_LIMITS bound the worker's own V8 heap. It holds no more than one run's strings
+ * (logs and output, at most 16 MiB; host-call arguments waiting, at most 16 MiB); QuickJS's heap
+ * is WebAssembly memory, bounded separately.
  */
 export const WORKER_RESOURCE_LIMITS: ResourceLimits = {
   maxOldGenerationSizeMb: 96,
@@ -20,8 +21,8 @@ export const WORKER_RESOURCE_LIMITS: ResourceLimits = {
  * to workers, and tsx in the worker costs ~300 ms of start-up); from compiled JavaScript it
  * starts worker.js directly. The thread never inherits the parent's exec arguments.
  */
-export function startWorkerThread(workerData: WorkerOptions): Worker {
-  const options = { workerData, execArgv: [], resourceLimits: WORKER_RESOURCE_LIMITS };
+export function startWorkerThread(workerData: WorkerOptions, resourceLimits: ResourceLimits = WORKER_RESOURCE_LIMITS): Worker {
+  const options = { workerData, execArgv: [], resourceLimits };
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), options);
   const tsx = pathToFileURL(tsxEsmApi()).href;
   const entry = new URL("./worker.ts", import.meta.url).href;

@@ -6,7 +6,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { LockInfo } from "../locks/lock-manager.js";
 import { lockScope, parseLockTarget } from "../locks/lock-targets.js";
-import { auditNoteOf, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, auditNoteOf, principalOf, requireId, transactionOf } from "./support.js";
 
 const maxTtlSeconds = 1800;
 const defaultTtlSeconds = 900;
@@ -58,11 +58,11 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
         "select last_owner_id, last_owner_name, held, last_token from lock_targets where room_id = ? and target = ?",
         [roomId, target.text],
       )) as Array<{ last_owner_id: string | null; last_owner_name: string | null; held: boolean; last_token: string | number }>;
-      const refreshed = previous && previous.held && previous.last_owner_id === principal.userId && BigInt(previous.last_token) === info.fencingToken;
+      const refreshed = previous && previous.held && previous.last_owner_id === actorUuid(principal) && previous.last_owner_name === principal.username && BigInt(previous.last_token) === info.fencingToken;
       const lapsed = previous?.held && !refreshed && previous.last_owner_id !== null;
       await tx.execute(
         "update lock_targets set last_owner_id = ?, last_owner_name = ?, last_acquired_at = ?, held = true where room_id = ? and target = ?",
-        [principal.userId, principal.username, info.acquiredAt, roomId, target.text],
+        [actorUuid(principal), principal.username, info.acquiredAt, roomId, target.text],
       );
       auditNoteOf(ctx).details = {
         fencingToken: info.fencingToken.toString(),
@@ -85,7 +85,7 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
     async releaseLock(req, ctx) {
       const { principal, roomId, scope, target } = scoped(ctx, req, "locks.release");
       await deps.locks.release(scope, target.text, principal.userId);
-      await transactionOf(ctx).execute("update lock_targets set held = false where room_id = ? and target = ? and last_owner_id = ?", [roomId, target.text, principal.userId]);
+      await transactionOf(ctx).execute("update lock_targets set held = false where room_id = ? and target = ? and last_owner_name = ?", [roomId, target.text, principal.username]);
       return {};
     },
 

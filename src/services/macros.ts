@@ -7,7 +7,7 @@ import { checkMacro, type Violation } from "../domain/macro-check.js";
 import { staleToken, writeToken } from "../locks/require-lock.js";
 import { macroById, macroMessage, macroNameProblem, type MacroRow } from "../macros/macro-rows.js";
 import { createMacroRunner } from "../macros/macro-runner.js";
-import { auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
 
 function astViolation(violations: Array<Violation & { file?: string }>): DomainError {
   return new DomainError("invalid_argument", "AST_VIOLATION", `macro code has ${violations.length} problem(s)`, {
@@ -79,7 +79,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
           }
           const [row] = (await tx.execute(
             "insert into macros (tenant_id, room_id, name, code, created_by, updated_by) values (?, ?, ?, ?, ?, ?) returning *",
-            [principal.tenantId, roomId, update.name, update.code, principal.userId, principal.userId],
+            [principal.tenantId, roomId, update.name, update.code, actorUuid(principal), actorUuid(principal)],
           )) as MacroRow[];
           saved.push(row!);
           continue;
@@ -100,7 +100,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
           `update macros set name = ?, code = ?, version = version + 1, fencing_token = ?, updated_by = ?, updated_at = now(),
              source_kind = 'manual', source_repo_id = null, source_commit = null, source_path = null
            where room_id = ? and id = ? returning *`,
-          [update.name, update.code, token.toString(), principal.userId, roomId, macroId],
+          [update.name, update.code, token.toString(), actorUuid(principal), roomId, macroId],
         )) as MacroRow[];
         saved.push(row!);
       }

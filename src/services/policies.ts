@@ -2,7 +2,6 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Policy } from "../../gen/gatehouse/v1/common_pb.js";
 import { PoliciesService } from "../../gen/gatehouse/v1/policies_pb.js";
-import type { Principal } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { checkTightenOnly, validatePolicy, type TightenProblem } from "../domain/policy-check.js";
@@ -11,7 +10,7 @@ import { policyFieldValue, policyFields, type PolicyFieldName, type PolicyValues
 import type { MacroPolicyHooks } from "../policies/macro-hooks.js";
 import { createMacroPolicyHooks } from "../macros/macro-policy-hooks.js";
 import { normalizePolicy, policyFromJson, policyMessageOf, policyToJson, policyValuesOfMessage } from "../policies/policy-codec.js";
-import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, principalOf, requireId, transactionOf } from "./support.js";
 
 /** PoliciesServiceOptions tune createPoliciesService. */
 export interface PoliciesServiceOptions {
@@ -19,12 +18,6 @@ export interface PoliciesServiceOptions {
   macroHooks?: MacroPolicyHooks;
 }
 
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** actorUuid is the caller's user id for `updated_by`, or null for a room-token principal. */
-function actorUuid(principal: Principal): string | null {
-  return uuidShape.test(principal.userId) ? principal.userId : null;
-}
 
 /** readLayer reads, validates and normalizes a layer sent by the caller. */
 function readLayer(message: Policy | undefined, layer: "global" | "room" | "macro" | "user"): PolicyValues {
@@ -274,7 +267,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const userId = req.userId === undefined ? undefined : requireId("user_id", req.userId);
       const merged = await inCallerTenant(ctx, deps, async (em) => {
         if (macroId !== undefined && !(await hooks.macroExists(em, principal.tenantId, roomId, macroId))) throw notFound("macro");
-        const caller = uuidShape.test(principal.userId) ? principal.userId : undefined;
+        const caller = actorUuid(principal) ?? undefined;
         return deps.policies.effectivePolicy(em, {
           tenantId: principal.tenantId,
           roomId,

@@ -1,6 +1,6 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { kAfterCommit, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote, type Principal, type RequestInfo } from "../context.js";
+import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote, type Principal, type RequestInfo } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { kTransaction } from "../interceptors/audit.js";
@@ -46,6 +46,15 @@ export function afterCommit(ctx: HandlerContext, work: AfterCommit): void {
   const queue = ctx.values.get(kAfterCommit);
   if (queue) queue.push(work);
   else void Promise.resolve().then(work).catch(() => undefined);
+}
+
+/**
+ * afterRollback runs `work` if the call's transaction rolls back (the call
+ * fails), outside that transaction: for a record of the failure that must
+ * survive the rollback. Without a transaction it is dropped.
+ */
+export function afterRollback(ctx: HandlerContext, work: AfterCommit): void {
+  ctx.values.get(kAfterRollback)?.push(work);
 }
 
 /**
@@ -101,4 +110,9 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export function requireId(field: string, value: string): string {
   if (!uuidPattern.test(value)) throw invalidArgument(field, "must be a uuid", value.slice(0, 64));
   return value.toLowerCase();
+}
+
+/** actorUuid is the caller's user id for `created_by`/`updated_by` columns, or null for a room-token principal. */
+export function actorUuid(principal: Principal): string | null {
+  return uuidPattern.test(principal.userId) ? principal.userId : null;
 }

@@ -199,14 +199,16 @@ describe("RoomsService", () => {
     it("lets the editor token act as room EDITOR of its room, with the built-in editor role's permissions", async () => {
       const client = withToken(open.editorToken);
       expect((await client.rooms.getRoom({ roomId: open.roomId })).room?.name).toBe("token-open");
-      await client.policies.updateMacroPolicy({ roomId: open.roomId, macroId: "11111111-1111-4111-8111-111111111111", policy: create(PolicySchema, { timeoutMs: 10 }) });
+      // An EDITOR-only method with an editor-role permission (macros.write).
+      const made = await client.macros.updateMacros({ roomId: open.roomId, macros: [{ name: "by-token", code: "export default function () { return 1; }" }] });
+      expect(made.macros[0]?.name).toBe("by-token");
       const detail = await refused(
         client.rooms.addRoomMember({ roomId: open.roomId, userId: viewer.id, role: RoomRole.VIEWER }),
         Code.PermissionDenied,
         "PERMISSION_DENIED",
       );
       expect(detail.permission).toBe("rooms.write");
-      const [event] = (await auditRows(server, tenantId, "policies.update_macro")).filter((e) => e.room_id === open.roomId);
+      const [event] = (await auditRows(server, tenantId, "macros.update")).filter((e) => e.room_id === open.roomId);
       expect(event).toMatchObject({ actor_name: `room-token:${open.roomId}`, actor_id: null, outcome: "ALLOWED" });
     });
 

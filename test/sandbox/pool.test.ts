@@ -44,6 +44,34 @@ describe("pool: the parent's deadline", () => {
   });
 });
 
+describe("pool: a worker that dies", () => {
+  it("answers the run in flight and is replaced", async () => {
+    // A tiny V8 heap for the worker thread, so that a run can exhaust it: strings waiting as host-call arguments, plus logs.
+    const pool = newPool({ size: 1, workerResourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    await whenIdle(pool);
+    const result = await pool.run(
+      request(
+        `import { put } from "gatehouse:store"; import { log } from "gatehouse:log";
+export default async function () { const s = "x".repeat(999000); for (let i = 0; i < 15; i++) put("c", "i", s + i); for (let i = 0; ; i++) log(s + i); }`,
+        { limits: { maxOutputBytes: 16 * 1024 * 1024, memoryLimitBytes: 64 * 1024 * 1024 }, hostCall: () => new Promise(() => {}) },
+      ),
+    );
+    expect(result).toMatchObject({ outcome: "memory_limit", errorMessage: expect.stringMatching(/worker ran out of memory/) });
+    await whenIdle(pool);
+    expect(pool.stats()).toMatchObject({ crashed: 1, idle: 1 });
+    expect(await pool.run(request(TRIVIAL, { input: "after" }))).toMatchObject({ outcome: "ok", output: "after" });
+  });
+});
+
+describe("pool: workers that cannot start", () => {
+  it("rejects runs with SandboxUnavailableError instead of queueing them forever", async () => {
+    const pool = newPool({ size: 1, workerResourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } });
+    await expect(pool.run(request(TRIVIAL))).rejects.toBeInstanceOf(SandboxUnavailableError);
+    await expect(pool.run(request(TRIVIAL))).rejects.toBeInstanceOf(SandboxUnavailableError);
+    expect(pool.stats().spawnFailures).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe("pool: abort", () => {
   it("terminates the worker of an aborted run, rejects with the reason, and the next run works", async () => {
     const pool = newPool({ size: 2 });

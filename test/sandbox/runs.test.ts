@@ -215,6 +215,27 @@ export default async function () { const got = []; for (let i = 0; i < 5; i++) {
     });
   });
 
+  it("serves at most 8 host calls at a time and answers all of them", async () => {
+    let serving = 0;
+    let most = 0;
+    const hostCall = async (_module: string, _fn: string, args: unknown[]) => {
+      serving += 1;
+      most = Math.max(most, serving);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      serving -= 1;
+      return args[1];
+    };
+    const result = await pool.run(
+      request(
+        `import { get } from "gatehouse:store";
+export default function () { return Promise.all(Array.from({ length: 20 }, (_, i) => get("c", i))); }`,
+        { hostCall },
+      ),
+    );
+    expect(result).toMatchObject({ outcome: "ok", output: Array.from({ length: 20 }, (_, i) => i), hostCalls: 20 });
+    expect(most).toBe(8);
+  });
+
   it("finishes host calls the macro did not await before answering", async () => {
     const { hostCall, calls } = recordingHost();
     const result = await pool.run(
@@ -264,10 +285,16 @@ describe("run: limits", () => {
 
   it("answers error, not a crash, for deep recursion, and the worker goes on", async () => {
     const before = pool.stats();
-    const result = await pool.run(request(`export default function f(n) { return f(n + 1) + 1; }`, { input: 0 }));
-    expect(result).toMatchObject({ outcome: "error", errorMessage: expect.stringMatching(/stack overflow/) });
+    // 8 MiB is clamped to the 1 MiB ceiling: beyond about 2 MiB the worker's native stack would overflow first.
+    for (const maxStackBytes of [64 * 1024, 512 * 1024, 1024 * 1024, 8 * 1024 * 1024]) {
+      const result = await pool.run(
+        request(`export default function f(n) { return f(n + 1) + 1; }`, { input: 0, limits: { maxStackBytes } }),
+      );
+      expect(result, String(maxStackBytes)).toMatchObject({ outcome: "error", errorMessage: expect.stringMatching(/stack overflow \(at macro:1/) });
+    }
     const after = pool.stats();
     expect(after.crashed).toBe(before.crashed);
+    expect(after.recycled).toBe(before.recycled);
     expect((await pool.run(request(`export default function () { return 1; }`))).outcome).toBe("ok");
   });
 
