@@ -1,3 +1,8 @@
+import { fileURLToPath } from "node:url";
+
+/** defaultConsoleDir is where the console is built (`npm start` builds it first): dist/console in the package. */
+export const defaultConsoleDir = fileURLToPath(new URL("../dist/console", import.meta.url));
+
 /**
  * Config is Gatehouse's configuration, read from `GATEHOUSE_*` environment
  * variables and checked at start.
@@ -39,9 +44,13 @@ export interface Config {
   lockoutIpWindowSeconds: number;
   lockMinTtlSeconds: number;
   trustProxy: boolean;
+  /** runsPerSecond caps macro runs per user per second (DESIGN.md §4: 10). */
+  runsPerSecond: number;
   /** sandboxWorkers is the macro worker-thread pool size. */
   sandboxWorkers: number;
   secureCookies: boolean;
+  /** consoleDir holds the built admin console served at /console/ (see src/console/build.ts). */
+  consoleDir: string;
 }
 
 /** ConfigError lists every problem found in the environment. */
@@ -142,7 +151,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     lockMinTtlSeconds: int("LOCK_MIN_TTL_SECONDS", 600, 1, 1800),
     trustProxy: bool("TRUST_PROXY", false),
     sandboxWorkers: int("SANDBOX_WORKERS", 2, 1, 64),
+    runsPerSecond: int("RUNS_PER_SECOND", 10, 1, 1_000_000),
     secureCookies: bool("SECURE_COOKIES", true),
+    consoleDir: str("CONSOLE_DIR") ?? defaultConsoleDir,
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

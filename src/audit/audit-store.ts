@@ -1,5 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { AuditStore } from "../interceptors/audit.js";
+import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
+
+const maxBatch = 200;
 import type { Database } from "../store/database.js";
 import { appendAuditEvent } from "../store/audit-writer.js";
 
@@ -22,28 +24,60 @@ export function redact(value: unknown, depth = 0): unknown {
 
 /**
  * createAuditStore adapts the hash-chained audit writer to the audit
- * interceptors: records go into the caller's transaction or a new one of
- * the record's tenant.
+ * interceptors: records go into the caller's transaction, or are grouped per
+ * tenant into one transaction with other records written at the same time.
  */
 export function createAuditStore(db: Database): AuditStore<EntityManager> {
+  const idOrNull = (v: string | undefined) => (v && uuidPattern.test(v) ? v : null);
+  const append = async (tx: EntityManager, record: AuditRecord) => {
+    await appendAuditEvent(tx, {
+      tenantId: record.tenantId,
+      roomId: idOrNull(record.roomId),
+      actorId: idOrNull(record.actorId),
+      actorName: record.actorName,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      requestId: record.requestId,
+      method: record.method,
+      action: record.action,
+      resource: record.resource.slice(0, 512),
+      outcome: record.outcome,
+      reason: record.reason.slice(0, 1024),
+      details: redact(record.details),
+    });
+  };
+  const queues = new Map<string, Array<{ record: AuditRecord; done: (err?: unknown) => void }>>();
+  const drain = async (tenantId: string) => {
+    for (;;) {
+      const queue = queues.get(tenantId);
+      if (!queue || queue.length === 0) {
+        queues.delete(tenantId);
+        return;
+      }
+      const batch = queue.splice(0, maxBatch);
+      try {
+        await db.inTenant(tenantId, async (tx) => {
+          for (const item of batch) await append(tx, item.record);
+        });
+        for (const item of batch) item.done();
+      } catch (err) {
+        for (const item of batch) item.done(err);
+      }
+    }
+  };
   return {
     inTenantTransaction: (tenantId, fn) => db.inTenant(tenantId, fn),
-    async append(tx, record) {
-      const idOrNull = (v: string | undefined) => (v && uuidPattern.test(v) ? v : null);
-      await appendAuditEvent(tx, {
-        tenantId: record.tenantId,
-        roomId: idOrNull(record.roomId),
-        actorId: idOrNull(record.actorId),
-        actorName: record.actorName,
-        ip: record.ip,
-        userAgent: record.userAgent,
-        requestId: record.requestId,
-        method: record.method,
-        action: record.action,
-        resource: record.resource.slice(0, 512),
-        outcome: record.outcome,
-        reason: record.reason.slice(0, 1024),
-        details: redact(record.details),
+    append,
+    appendStandalone(record) {
+      return new Promise<void>((resolve, reject) => {
+        const done = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+        const queue = queues.get(record.tenantId);
+        if (queue) {
+          queue.push({ record, done });
+          return;
+        }
+        queues.set(record.tenantId, [{ record, done }]);
+        void drain(record.tenantId);
       });
     },
   };

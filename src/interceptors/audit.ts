@@ -1,5 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { kAfterCommit, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
+import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf } from "./access-rules.js";
@@ -34,6 +34,12 @@ export interface AuditStore<Tx> {
   /** inTenantTransaction runs fn in one transaction scoped to the tenant. */
   inTenantTransaction<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   append(tx: Tx, record: AuditRecord): Promise<void>;
+  /**
+   * appendStandalone writes a record in a transaction of its own, resolving
+   * once it has committed. Concurrent records of one tenant are grouped into
+   * one transaction (group commit): the chain serializes appends per tenant.
+   */
+  appendStandalone(record: AuditRecord): Promise<void>;
 }
 
 /**
@@ -96,7 +102,7 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
       const record = recordOf(req, note, outcome, reason);
       if (!record) return;
       try {
-        await store.inTenantTransaction(record.tenantId, (tx) => store.append(tx, record));
+        await store.appendStandalone(record);
       } catch (err) {
         // The call's own result stands; a lost record is logged loudly.
         logger.error({ err, method: record.method, requestId: record.requestId }, "audit write failed");
@@ -130,7 +136,8 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
  * transaction: no change is committed without its record, and a failure
  * leaves nothing half-written. Work a handler registered with `kAfterCommit`
  * (cache invalidations) runs once the transaction has committed, and never
- * after a rollback.
+ * after a rollback; work registered with `kAfterRollback` (a failure record
+ * that must outlive the rollback) runs once it has rolled back, outside it.
  */
 export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: Logger): Interceptor {
   return (next) => async (req) => {
@@ -139,20 +146,35 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: 
     const principal = req.contextValues.get(kPrincipal);
     if (!rule?.mutates || !principal) return next(req);
     const afterCommit: AfterCommit[] = [];
-    const res = await store.inTenantTransaction(principal.tenantId, async (tx) => {
-      req.contextValues.set(kTransaction, tx);
-      req.contextValues.set(kAfterCommit, afterCommit);
-      try {
-        const res = await next(req);
-        const note = req.contextValues.get(kAuditNote) ?? {};
-        const record = recordOf(req, note, "ALLOWED", "");
-        if (record) await store.append(tx, record);
-        return res;
-      } finally {
-        req.contextValues.delete(kTransaction);
-        req.contextValues.delete(kAfterCommit);
+    const afterRollback: AfterCommit[] = [];
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await store.inTenantTransaction(principal.tenantId, async (tx) => {
+        req.contextValues.set(kTransaction, tx);
+        req.contextValues.set(kAfterCommit, afterCommit);
+        req.contextValues.set(kAfterRollback, afterRollback);
+        try {
+          const res = await next(req);
+          const note = req.contextValues.get(kAuditNote) ?? {};
+          const record = recordOf(req, note, "ALLOWED", "");
+          if (record) await store.append(tx, record);
+          return res;
+        } finally {
+          req.contextValues.delete(kTransaction);
+          req.contextValues.delete(kAfterCommit);
+          req.contextValues.delete(kAfterRollback);
+        }
+      });
+    } catch (err) {
+      for (const work of afterRollback) {
+        try {
+          await work();
+        } catch (workErr) {
+          logger?.warn({ err: workErr, method: req.method.name }, "after-rollback work failed");
+        }
       }
-    });
+      throw err;
+    }
     for (const work of afterCommit) {
       try {
         await work();

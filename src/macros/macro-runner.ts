@@ -28,13 +28,13 @@ export interface MacroRunner {
 }
 
 /**
- * createMacroRunner: rate limits (10 runs/s per user, and the policy's
+ * createMacroRunner: rate limits (GATEHOUSE_RUNS_PER_SECOND, default 10, per user; and the policy's
  * max_runs_per_minute per user and macro), the effective policy for this
  * room, macro and caller, then one sandbox run with host functions bound to
  * the caller. The run's own failure is an outcome, not an error.
  */
 export function createMacroRunner(deps: Deps): MacroRunner {
-  const perSecond = deps.limiters({ name: "runs-user", points: 10, durationSeconds: 1 });
+  const perSecond = deps.limiters({ name: "runs-user", points: deps.config.runsPerSecond, durationSeconds: 1 });
   const perMinute = new Map<number, Limiter>();
   const minuteLimiter = (points: number) => {
     let limiter = perMinute.get(points);
@@ -56,7 +56,7 @@ export function createMacroRunner(deps: Deps): MacroRunner {
       note.action = "macros.run";
       note.resource = `macro:${macroId}`;
       const burst = await perSecond.consume(`${principal.tenantId}:${principal.userId}`);
-      if (!burst.ok) throw refuse(burst.retryAfterSeconds, "10 per second per user");
+      if (!burst.ok) throw refuse(burst.retryAfterSeconds, `${deps.config.runsPerSecond} per second per user`);
 
       const loaded = await deps.db.inTenant(principal.tenantId, async (em) => {
         const macro = await macroById(em, roomId, macroId);

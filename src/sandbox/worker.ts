@@ -2,6 +2,7 @@
  * The sandbox worker: a worker thread that loads one bounded QuickJS engine and runs the jobs the
  * pool sends it, one at a time, asking the main thread to serve host calls.
  */
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { createSandboxEngine } from "./engine.js";
 import type { FromWorker, HostReply, ToWorker, WorkerOptions } from "./protocol.js";
@@ -9,6 +10,14 @@ import type { FromWorker, HostReply, ToWorker, WorkerOptions } from "./protocol.
 const port = parentPort;
 if (!port) throw new Error("sandbox worker: must run in a worker thread");
 const options = workerData as WorkerOptions;
+// On Linux a thread has its own nice value: lowering this worker's priority
+// keeps a runaway macro from taking CPU away from the event loop that serves
+// everyone else. Best effort: not every platform allows it.
+try {
+  setPriority(19);
+} catch {
+  // ignore
+}
 const engine = await createSandboxEngine(options);
 
 // One warm-up run before taking work, so that the first real run does not pay for V8 compiling the glue.

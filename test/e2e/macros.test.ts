@@ -171,6 +171,43 @@ describe("MacrosService", () => {
       expect(res.errorMessage).toContain("network");
     });
 
+    it("stops a memory bomb with OUTCOME_MEMORY_LIMIT within twice the deadline, keeping RSS bounded", async () => {
+      const m = await create(alice, "export default function () { const keep = []; for (;;) { keep.push(new Array(100000).fill(keep.length)); } }");
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+      const started = Date.now();
+      const res = await macros(bob).runMacro({ roomId, macroId: m.macroId });
+      const elapsed = Date.now() - started;
+      clearInterval(sampler);
+      expect(res.outcome).toBe(Outcome.MEMORY_LIMIT);
+      expect(elapsed).toBeLessThan(2 * 1000 + 500);
+      // Default policy: 32 MiB limit; the bound is limit + 64 MiB above the start.
+      expect(peak - before).toBeLessThan((32 + 64) * 1024 * 1024);
+    });
+
+    it("answers deep recursion with an error outcome and a huge output with OUTCOME_OUTPUT_LIMIT", async () => {
+      const deep = await create(alice, "export default function () { function f(n) { return f(n + 1) + 1; } return f(0); }");
+      const r1 = await macros(bob).runMacro({ roomId, macroId: deep.macroId });
+      expect(r1.outcome).toBe(Outcome.ERROR);
+      const huge = await create(alice, "export default function () { return 'x'.repeat(1024 * 1024); }");
+      const r2 = await macros(bob).runMacro({ roomId, macroId: huge.macroId });
+      expect(r2.outcome).toBe(Outcome.OUTPUT_LIMIT);
+    });
+
+    it("keeps answering other calls while two runaway macros run", async () => {
+      const m = await create(alice, "export default function () { while (true) {} }");
+      const runaways = [macros(bob).runMacro({ roomId, macroId: m.macroId }), macros(alice).runMacro({ roomId, macroId: m.macroId })];
+      let runawaysDone = false;
+      void Promise.all(runaways).then(() => (runawaysDone = true));
+      await new Promise((r) => setTimeout(r, 100));
+      const auth = server.client({ token: viewer.token }).auth;
+      for (let i = 0; i < 10; i++) expect((await auth.whoAmI({})).user?.userId).toBe(viewer.id);
+      expect(runawaysDone).toBe(false);
+      const outcomes = (await Promise.all(runaways)).map((r) => r.outcome);
+      expect(outcomes).toEqual([Outcome.TIMEOUT, Outcome.TIMEOUT]);
+    });
+
     it("refuses viewers (no macros.run)", async () => {
       const m = await create(alice, trivial);
       await refused(macros(viewer).runMacro({ roomId, macroId: m.macroId }), Code.PermissionDenied, "PERMISSION_DENIED");

@@ -1,0 +1,68 @@
+/**
+ * bench/macros — from one run:
+ *  1. a fresh QuickJS runtime + context + tiny eval in-process (p50);
+ *  2. RunMacro of a trivial macro through gRPC (p50, p99, calls/s) beside the
+ *     bare no-op method (GetJwks), and their ratio (target ≥ 0.33);
+ *  3. the no-op method's p99 while two runaway macros run beside it, versus
+ *     idle (target ≤ 1.3×).
+ *
+ * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_CONCURRENCY)
+ */
+import { getQuickJS } from "quickjs-emscripten";
+import { drive, table } from "./lib.js";
+import { startBenchServer } from "./server.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+// 1. Fresh context + tiny eval, in-process.
+const quickjs = await getQuickJS();
+const samples: number[] = [];
+for (let i = 0; i < 2000; i++) {
+  const t = performance.now();
+  const runtime = quickjs.newRuntime();
+  const context = runtime.newContext();
+  const result = context.evalCode("1 + 2");
+  context.unwrapResult(result).dispose();
+  context.dispose();
+  runtime.dispose();
+  samples.push(performance.now() - t);
+}
+samples.sort((a, b) => a - b);
+const contextP50 = samples[Math.floor(samples.length / 2)]!;
+
+const server = await startBenchServer({ GATEHOUSE_RUNS_PER_SECOND: "1000000", GATEHOUSE_SANDBOX_WORKERS: "2" });
+try {
+  const client = server.client(server.adminToken);
+  await client.policies.updateGlobalPolicy({ policy: { maxRunsPerMinute: 10_000_000, timeoutMs: 1000 } });
+  const roomId = (await client.rooms.createRoom({ name: "bench-macros" })).room!.roomId;
+  const [trivial, runaway] = (
+    await client.macros.updateMacros({
+      roomId,
+      macros: [
+        { name: "trivial", code: "export default function (input) { return 1; }" },
+        { name: "runaway", code: "export default function () { while (true) {} }" },
+      ],
+    })
+  ).macros;
+
+  const noop = await drive("GetJwks (no-op)", () => client.auth.getJwks({}), { seconds, concurrency });
+  const run = await drive("RunMacro (trivial)", () => client.macros.runMacro({ roomId, macroId: trivial!.macroId }), { seconds, concurrency });
+  const idle = await drive("no-op p99, idle", () => client.auth.getJwks({}), { seconds, concurrency: 4 });
+  let stop = false;
+  const runaways = [0, 1].map(async () => {
+    while (!stop) await client.macros.runMacro({ roomId, macroId: runaway!.macroId }).catch(() => undefined);
+  });
+  const busy = await drive("no-op p99, 2 runaway macros running", () => client.auth.getJwks({}), { seconds, concurrency: 4 });
+  stop = true;
+  await Promise.all(runaways);
+
+  console.log(`bench/macros — node ${process.version}, gRPC over h2c, ${concurrency} concurrent callers, ${seconds} s per workload`);
+  console.log(`\nfresh QuickJS runtime + context + eval "1 + 2", in-process: p50 ${contextP50.toFixed(3)} ms`);
+  table("RunMacro beside the no-op method", [noop, run]);
+  console.log(`\nratio RunMacro / no-op calls/s: ${(run.perSecond / noop.perSecond).toFixed(2)} (target ≥ 0.33)`);
+  table("no-op latency idle vs beside two runaway macros (1 s deadline each, back to back)", [idle, busy]);
+  console.log(`\nratio no-op p99 busy / idle: ${(busy.p99Ms / idle.p99Ms).toFixed(2)} (target ≤ 1.3)`);
+} finally {
+  await server.close();
+}
