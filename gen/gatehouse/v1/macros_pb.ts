@@ -657,7 +657,7 @@ export const MacrosService: GenService<{
    * room); ALREADY_EXISTS (a name taken by another macro of the room);
    * ABORTED (VERSION_CONFLICT: expected_version differs from the stored
    * version); FAILED_PRECONDITION (LOCK_REQUIRED when the caller doesn't hold
-   * a macro's lock, LOCKED with holder when someone else does,
+   * a macro's lock, with the holder when someone else does;
    * STALE_FENCING_TOKEN when a fencing_token is older than the stored one);
    * PERMISSION_DENIED (missing `macros.write`, or ROOM_ROLE_REQUIRED: room
    * EDITOR).
@@ -670,11 +670,12 @@ export const MacrosService: GenService<{
     output: typeof UpdateMacrosResponseSchema;
   },
   /**
-   * DeleteMacro deletes a macro and its policy layer. It is refused while
-   * someone else holds the macro's lock.
+   * DeleteMacro deletes a macro and its policy layer. The caller must hold
+   * the macro's lock (`macro/<macro_id>`).
    *
    * Errors: NOT_FOUND (no such room or macro, or another tenant's);
-   * FAILED_PRECONDITION (LOCKED with holder); PERMISSION_DENIED (missing
+   * FAILED_PRECONDITION (LOCK_REQUIRED, with the holder when someone else
+   * holds the lock; STALE_FENCING_TOKEN); PERMISSION_DENIED (missing
    * `macros.write`, or ROOM_ROLE_REQUIRED: room EDITOR).
    *
    * @generated from rpc gatehouse.v1.MacrosService.DeleteMacro
