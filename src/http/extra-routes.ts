@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { Deps } from "../deps.js";
+import { createConsoleAssets } from "./console-assets.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
@@ -8,7 +9,8 @@ type Res = http.ServerResponse | http2.Http2ServerResponse;
 /**
  * createExtraRoutes serves the plain HTTP routes beside the RPCs:
  * `GET /metrics` (Prometheus), `GET /.well-known/jwks.json`, `GET /healthz`,
- * and 404 for anything else.
+ * the admin console under `/console/` (see console-assets.ts), and 404 for
+ * anything else.
  */
 export function createExtraRoutes(deps: Deps): (req: Req, res: Res) => void {
   const send = (res: Res, status: number, type: string, body: string) => {
@@ -17,8 +19,9 @@ export function createExtraRoutes(deps: Deps): (req: Req, res: Res) => void {
     res.setHeader("cache-control", "no-store");
     res.end(body);
   };
+  const consoleAssets = createConsoleAssets(deps.config.consoleDir);
   return (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     const isRead = req.method === "GET" || req.method === "HEAD";
     if (isRead && path === "/metrics") {
       deps.metrics.registry.metrics().then(
@@ -39,6 +42,7 @@ export function createExtraRoutes(deps: Deps): (req: Req, res: Res) => void {
       send(res, ok ? 200 : 503, "application/json", JSON.stringify({ serving: ok, dependencies: deps.health.dependencies() }));
       return;
     }
+    if (consoleAssets(req, res, path)) return;
     send(res, 404, "text/plain", "not found\n");
   };
 }

@@ -1,0 +1,85 @@
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { AuditService } from "../../../gen/gatehouse/v1/audit_pb.js";
+import { AuthService } from "../../../gen/gatehouse/v1/auth_pb.js";
+import { ErrorDetailSchema, type ErrorDetail } from "../../../gen/gatehouse/v1/common_pb.js";
+import { LocksService } from "../../../gen/gatehouse/v1/locks_pb.js";
+import { MacrosService } from "../../../gen/gatehouse/v1/macros_pb.js";
+import { PoliciesService } from "../../../gen/gatehouse/v1/policies_pb.js";
+import { ReposService } from "../../../gen/gatehouse/v1/repos_pb.js";
+import { RolesService } from "../../../gen/gatehouse/v1/roles_pb.js";
+import { RoomsService } from "../../../gen/gatehouse/v1/rooms_pb.js";
+import { RulesService } from "../../../gen/gatehouse/v1/rules_pb.js";
+import { TenantsService } from "../../../gen/gatehouse/v1/tenants_pb.js";
+import { UsersService } from "../../../gen/gatehouse/v1/users_pb.js";
+import { csrfCookie, readCookie } from "../../auth/cookies.js";
+import type { GatehouseClient } from "../../client/index.js";
+
+/** Api is the console's set of typed clients (the same shape as the service-to-service client). */
+export type Api = GatehouseClient;
+
+/** hasSessionCookie tells whether a browser session probably exists (its readable CSRF cookie is set). */
+export function hasSessionCookie(): boolean {
+  return readCookie(document.cookie, csrfCookie) !== undefined;
+}
+
+/**
+ * createApi builds typed clients over Connect-Web on the page's own origin.
+ * Cookies go along (same-origin credentials), every call carries
+ * `x-csrf-token` from the `gh_csrf` cookie (the server requires it on
+ * cookie calls that change anything), and an UNAUTHENTICATED answer calls
+ * `onSessionLost` so the console can return to the login form.
+ */
+export function createApi(options: { baseUrl?: string; onSessionLost?: () => void } = {}): Api {
+  const csrf: Interceptor = (next) => async (req) => {
+    const token = readCookie(document.cookie, csrfCookie);
+    if (token) req.header.set("x-csrf-token", token);
+    try {
+      return await next(req);
+    } catch (err) {
+      if (ConnectError.from(err).code === Code.Unauthenticated && req.method.name !== "Login") options.onSessionLost?.();
+      throw err;
+    }
+  };
+  const transport = createConnectTransport({
+    baseUrl: options.baseUrl ?? location.origin,
+    interceptors: [csrf],
+    fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: "same-origin" }),
+  });
+  return {
+    auth: createClient(AuthService, transport),
+    users: createClient(UsersService, transport),
+    roles: createClient(RolesService, transport),
+    tenants: createClient(TenantsService, transport),
+    rooms: createClient(RoomsService, transport),
+    policies: createClient(PoliciesService, transport),
+    rules: createClient(RulesService, transport),
+    macros: createClient(MacrosService, transport),
+    repos: createClient(ReposService, transport),
+    locks: createClient(LocksService, transport),
+    audit: createClient(AuditService, transport),
+    transport,
+  };
+}
+
+/** Failure is a failed call, decoded: its code name, our ErrorDetail (if any) and a readable message. */
+export interface Failure {
+  code: Code;
+  codeName: string;
+  reason: string;
+  message: string;
+  detail: ErrorDetail | undefined;
+}
+
+/** failureOf decodes any error thrown by a call. */
+export function failureOf(err: unknown): Failure {
+  const e = ConnectError.from(err);
+  const detail = e.findDetails(ErrorDetailSchema)[0];
+  return {
+    code: e.code,
+    codeName: Code[e.code] ?? "Unknown",
+    reason: detail?.reason ?? "",
+    message: e.rawMessage,
+    detail,
+  };
+}
