@@ -25,6 +25,7 @@ import { Migration0002RoomsPoliciesRules } from "./0002-rooms-policies-rules.js"
 import { Migration0003CreateTenant } from "./0003-create-tenant.js";
 import { Migration0004LockTargets } from "./0004-lock-targets.js";
 import { Migration0005MacrosReposStore } from "./0005-macros-repos-store.js";
+import { Migration0006MacroSourceFencing } from "./0006-macro-source-fencing.js";
 
 /** migrationsList is every migration, oldest first. */
 export const migrationsList: MigrationObject[] = [
@@ -33,4 +34,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "0003-create-tenant", class: Migration0003CreateTenant },
   { name: "0004-lock-targets", class: Migration0004LockTargets },
   { name: "0005-macros-repos-store", class: Migration0005MacrosReposStore },
+  { name: "0006-macro-source-fencing", class: Migration0006MacroSourceFencing },
 ];

@@ -21,6 +21,7 @@ import { createRedlockManager } from "./locks/redlock-manager.js";
 import { createMemoryLockManager } from "./locks/memory-manager.js";
 import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
 import { createSandboxPool } from "./sandbox/index.js";
+import { createNetFetcher } from "./macros/net-fetcher.js";
 import { bootstrap } from "./bootstrap.js";
 import { createServer } from "./server.js";
 
@@ -104,6 +105,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     jwks: async () => ({ keys: [key.publicJwk] }),
     shutdownSignal: shutdown.signal,
   };
+  deps.netFetch = createNetFetcher(deps);
   await bootstrap(deps, options.printSecret ?? ((line) => process.stdout.write(line + "\n")));
   await health.checkNow();
   const server = createServer(deps);

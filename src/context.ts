@@ -64,3 +64,11 @@ export type AfterCommit = () => void | Promise<void>;
 
 /** kAfterCommit holds the after-commit work of the current call's unit of work. */
 export const kAfterCommit = createContextKey<AfterCommit[] | undefined>(undefined, { description: "after commit" });
+
+/**
+ * kAfterRollback holds work to do once a mutating call's transaction has
+ * rolled back (the call failed): a record of the failure that must outlive
+ * the rollback, such as a repo's `last_error`. It runs outside the failed
+ * transaction, and never after a commit.
+ */
+export const kAfterRollback = createContextKey<AfterCommit[] | undefined>(undefined, { description: "after rollback" });

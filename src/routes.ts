@@ -21,6 +21,7 @@ import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
 import { createPoliciesService } from "./services/policies.js";
+import { createReposService } from "./services/repos.js";
 import { createRoomsService } from "./services/rooms.js";
 import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
@@ -55,7 +56,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(PoliciesService, createPoliciesService(deps));
   router.service(RulesService, createRulesService(deps));
   router.service(MacrosService, createMacrosService(deps));
-  router.service(ReposService, {});
+  router.service(ReposService, createReposService(deps));
   router.service(LocksService, createLocksService(deps));
   router.service(AuditService, createAuditService(deps));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));

@@ -17,7 +17,11 @@ export interface RunScope {
 }
 
 /** NetFetcher performs an SSRF-guarded fetch (shared with repo sync). */
-export type NetFetcher = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }, opts: { allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal }) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+export type NetFetcher = (
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  opts: { tenantId: string; allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal },
+) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
 
 const collectionPattern = /^[A-Za-z0-9_-]{1,64}$/;
 const idPattern = /^[A-Za-z0-9_.:@-]{1,128}$/;
@@ -128,6 +132,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher 
       if (!fetcher) throw new HostError("network is not available on this server");
       const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
       const res = await fetcher(raw, init, {
+        tenantId: principal.tenantId,
         allowedHosts: policy.allowedHosts,
         maxBytes: Math.min(policy.maxOutputBytes * 4, 1024 * 1024),
         timeoutMs: Math.min(policy.timeoutMs, 10_000),

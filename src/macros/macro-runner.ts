@@ -1,14 +1,14 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { Outcome } from "../../gen/gatehouse/v1/common_pb.js";
 import type { RunMacroRequest, RunMacroResponse } from "../../gen/gatehouse/v1/macros_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RunMacroResponseSchema } from "../../gen/gatehouse/v1/macros_pb.js";
 import type { Deps } from "../deps.js";
-import { DomainError, notFound } from "../domain/errors.js";
+import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { Limiter } from "../shared-state/rate-limiters.js";
-import type { RunOutcome } from "../sandbox/index.js";
+import type { RunOutcome, RunResult } from "../sandbox/index.js";
 import { auditNoteOf, principalOf, requireId } from "../services/support.js";
 import { macroById } from "./macro-rows.js";
 import { createHostCall } from "./host-functions.js";
@@ -21,6 +21,34 @@ const outcomes: Record<RunOutcome, Outcome> = {
   output_limit: Outcome.OUTPUT_LIMIT,
   denied: Outcome.DENIED,
 };
+
+/**
+ * inputJson turns the run's input into JSON. The binary format can carry
+ * what JSON cannot (a number_value of NaN or Infinity): that is the
+ * caller's error, INVALID_ARGUMENT, not ours.
+ */
+function inputJson(input: RunMacroRequest["input"]): JsonValue {
+  if (!input) return null;
+  try {
+    return toJson(ValueSchema, input);
+  } catch (err) {
+    throw invalidArgument("input", `is not JSON: ${(err as Error).message}`.slice(0, 200));
+  }
+}
+
+/**
+ * outputOf converts a run's JSON output to a google.protobuf.Value. JSON
+ * nesting deeper than protobuf's recursion limit (100) cannot be returned:
+ * the macro failed (OUTCOME_ERROR), not the call.
+ */
+function outputOf(result: RunResult): { outcome: RunOutcome; output: Value | undefined; errorMessage: string } {
+  if (result.output === undefined) return { outcome: result.outcome, output: undefined, errorMessage: result.errorMessage ?? "" };
+  try {
+    return { outcome: result.outcome, output: fromJson(ValueSchema, result.output as JsonValue), errorMessage: result.errorMessage ?? "" };
+  } catch (err) {
+    return { outcome: "error", output: undefined, errorMessage: `the output cannot be returned: ${(err as Error).message}`.slice(0, 300) };
+  }
+}
 
 /** MacroRunner runs a stored macro for its caller under the effective policy. */
 export interface MacroRunner {
@@ -76,7 +104,7 @@ export function createMacroRunner(deps: Deps): MacroRunner {
       if (!minute.ok) throw refuse(minute.retryAfterSeconds, `max_runs_per_minute ${policy.maxRunsPerMinute}`);
 
       const roomRole = (await deps.rooms.roleOf(principal, roomId)) ?? 0;
-      const input = req.input ? toJson(ValueSchema, req.input) : null;
+      const input = inputJson(req.input);
       const result = await deps.sandbox.run({
         code: macro.code,
         input,
@@ -92,22 +120,23 @@ export function createMacroRunner(deps: Deps): MacroRunner {
         hostCall: createHostCall(deps, { principal, roomId, macroId, policy, roomRole }, deps.netFetch),
         signal: ctx.signal,
       });
+      const { outcome, output, errorMessage } = outputOf(result);
       note.details = {
-        outcome: result.outcome,
+        outcome,
         version: macro.version,
         durationMs: Math.round(result.durationMs),
         hostCalls: result.hostCalls,
         memoryUsedBytes: result.memoryUsedBytes,
-        ...(result.errorMessage ? { error: result.errorMessage.slice(0, 300) } : {}),
+        ...(errorMessage ? { error: errorMessage.slice(0, 300) } : {}),
       };
       return {
-        outcome: outcomes[result.outcome],
-        output: result.output === undefined ? undefined : fromJson(ValueSchema, result.output as JsonValue),
+        outcome: outcomes[outcome],
+        output,
         logs: result.logs,
         durationMs: Math.round(result.durationMs),
         memoryUsedBytes: Math.min(result.memoryUsedBytes, 0xffffffff),
         hostCalls: result.hostCalls,
-        errorMessage: result.errorMessage ?? "",
+        errorMessage,
       };
     },
   };

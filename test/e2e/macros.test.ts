@@ -214,3 +214,74 @@ describe("MacrosService", () => {
     });
   });
 });
+
+describe("RunMacro with gatehouse:net", () => {
+  let server: TestServer;
+  let allowed: import("node:http").Server;
+  let forbidden: import("node:net").Server;
+  let allowedPort: number;
+  let forbiddenPort: number;
+  let forbiddenConnections = 0;
+  let editor: FixtureUser;
+  let roomId: string;
+  beforeAll(async () => {
+    const http = await import("node:http");
+    const net = await import("node:net");
+    forbidden = net.createServer((s) => {
+      forbiddenConnections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => forbidden.listen(0, "127.0.0.1", r));
+    forbiddenPort = (forbidden.address() as import("node:net").AddressInfo).port;
+    allowed = http.createServer((req, res) => {
+      if (req.url === "/redirect") {
+        res.writeHead(302, { location: `http://127.0.0.1:${forbiddenPort}/` });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ hello: "from the allowed host" }));
+    });
+    await new Promise<void>((r) => allowed.listen(0, "127.0.0.1", r));
+    allowedPort = (allowed.address() as import("node:net").AddressInfo).port;
+    server = await startTestServer();
+    const adminToken = await server.login();
+    const admin = server.client({ token: adminToken });
+    await admin.policies.updateGlobalPolicy({ policy: { networkEnabled: true, allowedHosts: { values: [`127.0.0.1:${allowedPort}`] } } });
+    editor = await createUser(server, { level: USER, roles: ["editor"], prefix: "net" });
+    roomId = (await admin.rooms.createRoom({ name: "net" })).room!.roomId;
+    await admin.rooms.addRoomMember({ roomId, userId: editor.id, role: RoomRole.EDITOR });
+  });
+  afterAll(async () => {
+    await server?.close();
+    allowed?.close();
+    forbidden?.close();
+  });
+
+  const fetchMacro = async (url: string) => {
+    const code = `import { fetch } from "gatehouse:net";\nexport default async function () { const r = await fetch(${JSON.stringify(url)}); return { status: r.status, body: r.body }; }`;
+    const client = server.client({ token: editor.token }).macros;
+    const m = (await client.updateMacros({ roomId, macros: [{ name: `net-${randomUUID().slice(0, 8)}`, code }] })).macros[0]!;
+    return client.runMacro({ roomId, macroId: m.macroId });
+  };
+
+  it("fetches from a host:port the global policy allows explicitly", async () => {
+    const res = await fetchMacro(`http://127.0.0.1:${allowedPort}/data`);
+    expect(res.outcome).toBe(Outcome.OK);
+    expect(JSON.stringify(res.output)).toContain("from the allowed host");
+  });
+
+  it("refuses loopback in every spelling, and a redirect to it, before connecting", async () => {
+    for (const url of [
+      `http://127.0.0.1:${forbiddenPort}/`,
+      `http://0x7f000001:${forbiddenPort}/`,
+      `http://2130706433:${forbiddenPort}/`,
+      `https://[::ffff:127.0.0.1]:${forbiddenPort}/`,
+      `http://127.0.0.1:${allowedPort}/redirect`,
+    ]) {
+      const res = await fetchMacro(url);
+      expect(res.outcome, url).toBe(Outcome.DENIED);
+    }
+    expect(forbiddenConnections).toBe(0);
+  });
+});

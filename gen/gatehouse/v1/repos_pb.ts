@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/repos.proto.
  */
 export const file_gatehouse_v1_repos: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvcmVwb3MucHJvdG8SDGdhdGVob3VzZS52MSK3AgoEUmVwbxIPCgdyZXBvX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJEgsKA3VybBgEIAEoCRILCgNyZWYYBSABKAkSDAoEcGF0aBgGIAEoCRITCgtsYXN0X2NvbW1pdBgHIAEoCRIyCg5sYXN0X3N5bmNlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZmVuY2luZ190b2tlbhgJIAEoBBISCgpjcmVhdGVkX2J5GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkoKEExpc3RSZXBvc1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJPChFMaXN0UmVwb3NSZXNwb25zZRIhCgVyZXBvcxgBIAMoCzISLmdhdGVob3VzZS52MS5SZXBvEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIyCg5HZXRSZXBvUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEg8KB3JlcG9faWQYAiABKAkiMwoPR2V0UmVwb1Jlc3BvbnNlEiAKBHJlcG8YASABKAsyEi5nYXRlaG91c2UudjEuUmVwbyJuChFVcGRhdGVSZXBvUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhQKB3JlcG9faWQYAiABKAlIAIgBARILCgN1cmwYAyABKAkSCwoDcmVmGAQgASgJEgwKBHBhdGgYBSABKAlCCgoIX3JlcG9faWQiNgoSVXBkYXRlUmVwb1Jlc3BvbnNlEiAKBHJlcG8YASABKAsyEi5nYXRlaG91c2UudjEuUmVwbyIzCg9TeW5jUmVwb1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIPCgdyZXBvX2lkGAIgASgJInIKEFN5bmNSZXBvUmVzcG9uc2USDgoGY29tbWl0GAEgASgJEhAKCGltcG9ydGVkGAIgAygJEg8KB3JlbW92ZWQYAyADKAkSKwoKdmlvbGF0aW9ucxgEIAMoCzIXLmdhdGVob3VzZS52MS5WaW9sYXRpb24iNQoRRGVsZXRlUmVwb1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIPCgdyZXBvX2lkGAIgASgJIhQKEkRlbGV0ZVJlcG9SZXNwb25zZTKDBAoMUmVwb3NTZXJ2aWNlEmMKCUxpc3RSZXBvcxIeLmdhdGVob3VzZS52MS5MaXN0UmVwb3NSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RSZXBvc1Jlc3BvbnNlIhWQAgHK8xgOGgpyZXBvcy5yZWFkIAESXQoHR2V0UmVwbxIcLmdhdGVob3VzZS52MS5HZXRSZXBvUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRSZXBvUmVzcG9uc2UiFZACAcrzGA4aCnJlcG9zLnJlYWQgARJmCgpVcGRhdGVSZXBvEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJlcG9SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJlcG9SZXNwb25zZSIVyvMYERoLcmVwb3Mud3JpdGUgAjABEl8KCFN5bmNSZXBvEh0uZ2F0ZWhvdXNlLnYxLlN5bmNSZXBvUmVxdWVzdBoeLmdhdGVob3VzZS52MS5TeW5jUmVwb1Jlc3BvbnNlIhTK8xgQGgpyZXBvcy5zeW5jIAIwARJmCgpEZWxldGVSZXBvEh8uZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJlcG9SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJlcG9SZXNwb25zZSIVyvMYERoLcmVwb3Mud3JpdGUgAjABYgZwcm90bzM", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvcmVwb3MucHJvdG8SDGdhdGVob3VzZS52MSLLAgoEUmVwbxIPCgdyZXBvX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJEgsKA3VybBgEIAEoCRILCgNyZWYYBSABKAkSDAoEcGF0aBgGIAEoCRITCgtsYXN0X2NvbW1pdBgHIAEoCRIyCg5sYXN0X3N5bmNlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZmVuY2luZ190b2tlbhgJIAEoBBISCgpjcmVhdGVkX2J5GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxhc3RfZXJyb3IYDSABKAkiSgoQTGlzdFJlcG9zUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3RSZXBvc1Jlc3BvbnNlEiEKBXJlcG9zGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlJlcG8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKDkdldFJlcG9SZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDwoHcmVwb19pZBgCIAEoCSIzCg9HZXRSZXBvUmVzcG9uc2USIAoEcmVwbxgBIAEoCzISLmdhdGVob3VzZS52MS5SZXBvIpwBChFVcGRhdGVSZXBvUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhQKB3JlcG9faWQYAiABKAlIAIgBARILCgN1cmwYAyABKAkSCwoDcmVmGAQgASgJEgwKBHBhdGgYBSABKAkSGgoNZmVuY2luZ190b2tlbhgGIAEoBEgBiAEBQgoKCF9yZXBvX2lkQhAKDl9mZW5jaW5nX3Rva2VuIjYKElVwZGF0ZVJlcG9SZXNwb25zZRIgCgRyZXBvGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlJlcG8iYQoPU3luY1JlcG9SZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDwoHcmVwb19pZBgCIAEoCRIaCg1mZW5jaW5nX3Rva2VuGAMgASgESACIAQFCEAoOX2ZlbmNpbmdfdG9rZW4icgoQU3luY1JlcG9SZXNwb25zZRIOCgZjb21taXQYASABKAkSEAoIaW1wb3J0ZWQYAiADKAkSDwoHcmVtb3ZlZBgDIAMoCRIrCgp2aW9sYXRpb25zGAQgAygLMhcuZ2F0ZWhvdXNlLnYxLlZpb2xhdGlvbiJjChFEZWxldGVSZXBvUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEg8KB3JlcG9faWQYAiABKAkSGgoNZmVuY2luZ190b2tlbhgDIAEoBEgAiAEBQhAKDl9mZW5jaW5nX3Rva2VuIhQKEkRlbGV0ZVJlcG9SZXNwb25zZTKDBAoMUmVwb3NTZXJ2aWNlEmMKCUxpc3RSZXBvcxIeLmdhdGVob3VzZS52MS5MaXN0UmVwb3NSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RSZXBvc1Jlc3BvbnNlIhWQAgHK8xgOGgpyZXBvcy5yZWFkIAESXQoHR2V0UmVwbxIcLmdhdGVob3VzZS52MS5HZXRSZXBvUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRSZXBvUmVzcG9uc2UiFZACAcrzGA4aCnJlcG9zLnJlYWQgARJmCgpVcGRhdGVSZXBvEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJlcG9SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJlcG9SZXNwb25zZSIVyvMYERoLcmVwb3Mud3JpdGUgAjABEl8KCFN5bmNSZXBvEh0uZ2F0ZWhvdXNlLnYxLlN5bmNSZXBvUmVxdWVzdBoeLmdhdGVob3VzZS52MS5TeW5jUmVwb1Jlc3BvbnNlIhTK8xgQGgpyZXBvcy5zeW5jIAIwARJmCgpEZWxldGVSZXBvEh8uZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJlcG9SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJlcG9SZXNwb25zZSIVyvMYERoLcmVwb3Mud3JpdGUgAjABYgZwcm90bzM", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * Repo is a git repository synced into a room's macros.
@@ -52,8 +52,8 @@ export type Repo = Message<"gatehouse.v1.Repo"> & {
   url: string;
 
   /**
-   * ref is the branch, tag or commit to sync; empty means the remote's
-   * default branch.
+   * ref is the branch or tag to sync; empty means the remote's default
+   * branch (its HEAD).
    *
    * @generated from field: string ref = 5;
    */
@@ -106,11 +106,20 @@ export type Repo = Message<"gatehouse.v1.Repo"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * updated_at is when the repo was last changed.
+   * updated_at is when the repo's url, ref or path last changed.
    *
    * @generated from field: google.protobuf.Timestamp updated_at = 12;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * last_error says why the last sync failed or imported nothing (its
+   * violations, or the error); empty after a successful sync and before the
+   * first.
+   *
+   * @generated from field: string last_error = 13;
+   */
+  lastError: string;
 };
 
 /**
@@ -262,18 +271,28 @@ export type UpdateRepoRequest = Message<"gatehouse.v1.UpdateRepoRequest"> & {
   url: string;
 
   /**
-   * ref is the branch, tag or commit to sync; empty means the default branch.
+   * ref is the branch or tag to sync; empty means the default branch.
    *
    * @generated from field: string ref = 4;
    */
   ref: string;
 
   /**
-   * path is the folder to import from; empty means the root.
+   * path is the folder to import from (`macros`, `src/macros`; no `.` or
+   * `..` parts); empty means the root.
    *
    * @generated from field: string path = 5;
    */
   path: string;
+
+  /**
+   * fencing_token, when set, is the token of the caller's lock on the repo
+   * (from AcquireLock); when unset the server uses the token of the lock the
+   * caller holds. Ignored when creating a repo.
+   *
+   * @generated from field: optional uint64 fencing_token = 6;
+   */
+  fencingToken?: bigint | undefined;
 };
 
 /**
@@ -323,6 +342,14 @@ export type SyncRepoRequest = Message<"gatehouse.v1.SyncRepoRequest"> & {
    * @generated from field: string repo_id = 2;
    */
   repoId: string;
+
+  /**
+   * fencing_token, when set, is the token of the caller's lock on the repo;
+   * when unset the server uses the token of the lock the caller holds.
+   *
+   * @generated from field: optional uint64 fencing_token = 3;
+   */
+  fencingToken?: bigint | undefined;
 };
 
 /**
@@ -339,7 +366,7 @@ export const SyncRepoRequestSchema: GenMessage<SyncRepoRequest> = /*@__PURE__*/
  */
 export type SyncRepoResponse = Message<"gatehouse.v1.SyncRepoResponse"> & {
   /**
-   * commit is the commit that was fetched.
+   * commit is the commit that was fetched (40 hex digits).
    *
    * @generated from field: string commit = 1;
    */
@@ -396,6 +423,14 @@ export type DeleteRepoRequest = Message<"gatehouse.v1.DeleteRepoRequest"> & {
    * @generated from field: string repo_id = 2;
    */
   repoId: string;
+
+  /**
+   * fencing_token, when set, is the token of the caller's lock on the repo;
+   * when unset the server uses the token of the lock the caller holds.
+   *
+   * @generated from field: optional uint64 fencing_token = 3;
+   */
+  fencingToken?: bigint | undefined;
 };
 
 /**
@@ -425,10 +460,22 @@ export const DeleteRepoResponseSchema: GenMessage<DeleteRepoResponse> = /*@__PUR
  * room's macros.
  *
  * A repo `url` must be `https://` (or `http://` only for a host:port listed
- * explicitly in the global policy's allowed_hosts), without credentials, on a
- * host allowed by the room's effective policy; its resolved addresses must
- * not be loopback, private, link-local or metadata ranges unless that exact
- * host:port is allowed; redirects are re-checked.
+ * explicitly, as an exact `host:port` entry, in the global policy's
+ * allowed_hosts), without credentials, query or fragment, on a host allowed
+ * by the room's effective policy (global and room layers). Schemes such as
+ * `file://`, `git://` and `ssh://` are INVALID_ARGUMENT. When SyncRepo
+ * connects, every address the host resolves to must not be loopback,
+ * private, link-local, CGNAT, metadata, unspecified, multicast, IPv4-mapped
+ * IPv6, unique-local or otherwise reserved unless that exact host:port is
+ * allowed explicitly; each redirect is checked again; the connection goes to
+ * the address checked. Refusals are PERMISSION_DENIED with reason
+ * NETWORK_NOT_ALLOWED, naming the host or address in `attempted_value`.
+ *
+ * Changing, syncing and deleting a repo need the caller to hold the repo's
+ * lock (LocksService target `repo/<repo_id>`): FAILED_PRECONDITION with
+ * reason LOCK_REQUIRED otherwise (with the holder when someone else holds
+ * it). Each such write stores the lock's fencing token; a write whose token
+ * is lower than the stored one is FAILED_PRECONDITION STALE_FENCING_TOKEN.
  *
  * Every method may also answer UNAUTHENTICATED (no, bad, expired or revoked
  * credentials), RESOURCE_EXHAUSTED (RATE_LIMITED, with retry_after) and
@@ -466,15 +513,21 @@ export const ReposService: GenService<{
     output: typeof GetRepoResponseSchema;
   },
   /**
-   * UpdateRepo creates a repo (repo_id unset) or replaces an existing repo's
-   * url, ref and path. It does not fetch anything; SyncRepo does. Changing a
-   * repo is refused while someone else holds its lock (`repo/<repo_id>`).
+   * UpdateRepo creates a repo (repo_id unset; no lock needed, the id does not
+   * exist yet) or replaces an existing repo's url, ref and path, which needs
+   * the caller to hold the repo's lock (`repo/<repo_id>`). It does not fetch
+   * anything (SyncRepo does), so the url's host is not resolved here; a host
+   * written as an IP address is checked against the refused ranges.
    *
-   * Errors: INVALID_ARGUMENT (malformed url or url with credentials, with
-   * field); PERMISSION_DENIED (NETWORK_NOT_ALLOWED when the url's host is
-   * not allowed by the effective policy; missing `repos.write`, or
+   * Errors: INVALID_ARGUMENT (malformed url, a scheme other than https/http,
+   * credentials, query or fragment in the url, a malformed ref or path, with
+   * field); PERMISSION_DENIED (NETWORK_NOT_ALLOWED when the url's host or
+   * address is not allowed by the effective policy, or http:// for a
+   * host:port not listed explicitly; missing `repos.write`, or
    * ROOM_ROLE_REQUIRED: room EDITOR); NOT_FOUND (no such room or repo);
-   * FAILED_PRECONDITION (LOCKED with holder).
+   * FAILED_PRECONDITION (LOCK_REQUIRED, with the holder if someone else
+   * holds the lock; STALE_FENCING_TOKEN); RESOURCE_EXHAUSTED (more than 100
+   * repos in the room).
    *
    * @generated from rpc gatehouse.v1.ReposService.UpdateRepo
    */
@@ -484,19 +537,33 @@ export const ReposService: GenService<{
     output: typeof UpdateRepoResponseSchema;
   },
   /**
-   * SyncRepo fetches the repo's `ref` and imports its `*.js` files under
-   * `path` as macros of the room, all or nothing in one transaction, under
-   * the repo's lock: the caller's lease if they hold it, else one taken for
-   * the sync. Every file is checked on its AST; if any file has violations,
-   * nothing is imported and the call answers OK with `violations` set.
-   * Macros imported earlier from this repo whose files are gone are removed.
+   * SyncRepo fetches the repo's `ref` (shallow, depth 1) and imports its
+   * `*.js` files under `path` as macros of the room, all or nothing in one
+   * transaction, under the repo's lock, which the caller must hold. Hidden
+   * files and folders (a name starting with `.`), symbolic links and
+   * submodules are skipped. A file `<path>/<name>.js` becomes the macro
+   * `<name>` (its path relative to `path`, without `.js`, e.g.
+   * `reports/sum`), with source REPO, this repo, the commit and the file's
+   * path; a changed file increments its macro's version. Macros imported
+   * earlier from this repo whose files are gone are removed. Every file is
+   * checked on its AST against the room's effective policy; if any file has
+   * violations (also: a name that is not a valid macro name, a name taken by
+   * a macro not imported from this repo, a file that is not UTF-8), nothing
+   * is imported or removed, the call answers OK with `violations` set, and
+   * the repo's last_error says so. A sync that fails with an error changes
+   * no macro either, and records the error in last_error. Caps: a 20 MiB
+   * pack, 500 `.js` files, 256 KiB per file, 60 s.
    *
    * Errors: NOT_FOUND (no such room or repo); PERMISSION_DENIED
    * (NETWORK_NOT_ALLOWED for a host, address or redirect the policy refuses;
    * missing `repos.sync`, or ROOM_ROLE_REQUIRED: room EDITOR);
-   * FAILED_PRECONDITION (LOCKED with holder when someone else holds the
-   * repo's or an imported macro's lock); INVALID_ARGUMENT (repo or a file
-   * over the size caps); UNAVAILABLE (the git server can't be reached).
+   * FAILED_PRECONDITION (LOCK_REQUIRED when the caller doesn't hold the
+   * repo's lock, with the holder if someone else does; LOCKED with holder
+   * when someone else holds the lock of a macro the sync would change or
+   * remove; STALE_FENCING_TOKEN); INVALID_ARGUMENT (the ref or path is not in
+   * the repository, the repository is empty or not a git repository, the
+   * repo or a file over the size caps); UNAVAILABLE (the git server can't be
+   * reached, fails or is too slow).
    *
    * @generated from rpc gatehouse.v1.ReposService.SyncRepo
    */
@@ -506,11 +573,14 @@ export const ReposService: GenService<{
     output: typeof SyncRepoResponseSchema;
   },
   /**
-   * DeleteRepo deletes a repo. Macros imported from it are kept, as manual
-   * macros. It is refused while someone else holds the repo's lock.
+   * DeleteRepo deletes a repo, under its lock, which the caller must hold
+   * (and which is released once the repo is gone). Macros imported from it
+   * are kept, as manual macros: same name, code and version, source cleared
+   * (MACRO_SOURCE_KIND_MANUAL); delete them with MacrosService.DeleteMacro.
    *
    * Errors: NOT_FOUND (no such room or repo, or another tenant's);
-   * FAILED_PRECONDITION (LOCKED with holder); PERMISSION_DENIED (missing
+   * FAILED_PRECONDITION (LOCK_REQUIRED, with the holder if someone else
+   * holds the lock; STALE_FENCING_TOKEN); PERMISSION_DENIED (missing
    * `repos.write`, or ROOM_ROLE_REQUIRED: room EDITOR).
    *
    * @generated from rpc gatehouse.v1.ReposService.DeleteRepo
