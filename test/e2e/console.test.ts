@@ -315,10 +315,14 @@ describe("admin console (Chromium)", () => {
       await page.waitForSelector("#policy-macro option:has-text('greet')", { state: "attached" });
       await page.selectOption("#policy-macro", { label: "greet" });
       await page.selectOption("#policy-user", { label: newUser });
-      await page.click("#policy-show");
-      await page.waitForSelector("#effective-policy-table");
-      const layers = await page.$$eval("#effective-policy-table [data-field]", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-field"), e.textContent])));
-      expect(layers).toMatchObject({ timeout_ms: "room", max_output_bytes: "macro", max_host_calls: "user", memory_limit_bytes: "default" });
+      // Policy caches are invalidated after commit across replicas and bounded
+      // to one second; ask again until the answer reflects the writes above.
+      const readLayers = async () => {
+        await page.click("#policy-show");
+        await page.waitForSelector("#effective-policy-table");
+        return page.$$eval("#effective-policy-table [data-field]", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-field"), e.textContent])));
+      };
+      await expect.poll(readLayers, { timeout: 3000, interval: 250 }).toMatchObject({ timeout_ms: "room", max_output_bytes: "macro", max_host_calls: "user", memory_limit_bytes: "default" });
       const values = await page.$$eval("#effective-policy-table tbody tr", (rows) => Object.fromEntries(rows.map((r) => [(r as HTMLTableRowElement).cells[0]!.textContent, (r as HTMLTableRowElement).cells[1]!.textContent])));
       expect(values).toMatchObject({ timeout_ms: "800", max_host_calls: "500" });
       expect(values.max_output_bytes).toContain("32768");
