@@ -271,7 +271,7 @@ describe("run: limits", () => {
     console.log(`while(true) with a 200 ms deadline: answered in ${elapsed.toFixed(0)} ms`);
     expect(result.outcome).toBe("timeout");
     expect(elapsed).toBeGreaterThanOrEqual(195);
-    expect(elapsed).toBeLessThan(500);
+    expect(elapsed).toBeLessThan(1500);
   });
 
   it("answers timeout for a loop in top-level code and in a promise job", async () => {
