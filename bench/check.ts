@@ -6,7 +6,7 @@
  *
  * Run: node --import tsx bench/check.ts   (BENCH_SECONDS, BENCH_CONCURRENCY)
  */
-import { drive, table, type LoadResult } from "./lib.js";
+import { drive, headline, table, type LoadResult } from "./lib.js";
 import { startBenchServer } from "./server.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -27,7 +27,10 @@ try {
   const noop = best.get("GetJwks (no-op)")!;
   const check = best.get("CheckPermission (self)")!;
   table(`bench/check — gRPC over h2c, ${concurrency} concurrent callers, ${seconds} s per run, best of 2 interleaved runs`, [noop, check]);
-  console.log(`\nratio CheckPermission / no-op: ${(check.perSecond / noop.perSecond).toFixed(2)} (target ≥ 0.80)`);
+  const ratio = check.perSecond / noop.perSecond;
+  console.log(`\nratio CheckPermission / no-op: ${ratio.toFixed(2)} (target ≥ 0.80)`);
+  headline("check: CheckPermission", check.perSecond, "calls/s", "", `p50 ${check.p50Ms.toFixed(2)} ms, p99 ${check.p99Ms.toFixed(2)} ms`);
+  headline("check: CheckPermission / no-op (GetJwks) calls/s", ratio, "×", "≥ 0.80", `no-op ${noop.perSecond.toFixed(0)} calls/s`, ratio >= 0.8);
 } finally {
   await server.close();
 }

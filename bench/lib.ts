@@ -61,3 +61,27 @@ export async function eventLoopDelay<T>(fn: () => Promise<T>): Promise<{ result:
   h.disable();
   return { result, p99Ms: h.percentile(99) / 1e6 };
 }
+
+/** Headline is one figure of a bench script, as `npm run bench` (bench/all.ts) collects it. */
+export interface Headline {
+  name: string;
+  value: number;
+  unit: string;
+  /** target is the goal as text ("≥ 0.80"), or "" when the figure has none. */
+  target: string;
+  note: string;
+  /** met says whether the target was reached (null: no target). */
+  met: boolean | null;
+}
+
+/** headlinePrefix starts the lines bench/all.ts reads from each script's output. */
+export const headlinePrefix = "HEADLINE ";
+
+/**
+ * headline prints one headline figure as a machine-readable line (after the
+ * script's own tables), for bench/all.ts to gather into one table.
+ */
+export function headline(name: string, value: number, unit: string, target = "", note = "", met: boolean | null = null): void {
+  const line: Headline = { name, value, unit, target, note, met: target === "" ? null : met };
+  console.log(headlinePrefix + JSON.stringify(line));
+}

@@ -17,6 +17,7 @@ import { createMemoryFencingCounter } from "../src/locks/fencing.js";
 import { createRedisFencingCounter } from "../src/locks/redis-fencing.js";
 import { createRedlockManager } from "../src/locks/redlock-manager.js";
 
+import { headline } from "./lib.js";
 import { startBenchServer } from "./server.js";
 
 const measureMs = Number(process.env.BENCH_MS ?? 3000);
@@ -149,3 +150,7 @@ const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of rows) console.log(line(row));
+const rpc = results.find((r) => r.name.startsWith("AcquireLock"));
+const manager = results.find((r) => r.name.includes("Redis tokens"));
+if (manager) headline("locks: lock manager acquire+release, 3 nodes", manager.perSecond, "round trips/s", "", `${(manager.perSecond / base).toFixed(2)} × raw SET NX + DEL`);
+if (rpc) headline("locks: AcquireLock + ReleaseLock via gRPC", rpc.perSecond, "round trips/s", "", `p99 ${rpc.p99Ms.toFixed(2)} ms; ${(rpc.perSecond / base).toFixed(2)} × raw`);

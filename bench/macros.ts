@@ -9,7 +9,7 @@
  * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_CONCURRENCY)
  */
 import { getQuickJS } from "quickjs-emscripten";
-import { drive, table } from "./lib.js";
+import { drive, headline, table } from "./lib.js";
 import { startBenchServer } from "./server.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -63,6 +63,10 @@ try {
   console.log(`\nratio RunMacro / no-op calls/s: ${(run.perSecond / noop.perSecond).toFixed(2)} (target ≥ 0.33)`);
   table("no-op latency idle vs beside two runaway macros (1 s deadline each, back to back)", [idle, busy]);
   console.log(`\nratio no-op p99 busy / idle: ${(busy.p99Ms / idle.p99Ms).toFixed(2)} (target ≤ 1.3)`);
+  headline("macros: fresh QuickJS context + eval, p50", contextP50, "ms");
+  headline("macros: RunMacro (trivial)", run.perSecond, "calls/s", "", `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms`);
+  headline("macros: RunMacro / no-op calls/s", run.perSecond / noop.perSecond, "×", "≥ 0.33", "", run.perSecond / noop.perSecond >= 0.33);
+  headline("macros: no-op p99 beside 2 runaways / idle", busy.p99Ms / idle.p99Ms, "×", "≤ 1.3", `${idle.p99Ms.toFixed(2)} → ${busy.p99Ms.toFixed(2)} ms`, busy.p99Ms / idle.p99Ms <= 1.3);
 } finally {
   await server.close();
 }

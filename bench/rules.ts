@@ -8,6 +8,7 @@
 import { hostGlobMatches, parseHost, parseHostGlob } from "../src/domain/host-glob.js";
 import { compilePathGlob } from "../src/domain/path-glob.js";
 import { createRuleIndex, ruleActions, type Rule, type RuleAction, type RuleQuery } from "../src/domain/rules.js";
+import { headline } from "./lib.js";
 
 const measureMs = Number(process.env.BENCH_MS ?? 1000);
 
@@ -116,6 +117,7 @@ for (const size of [10, 1_000, 10_000]) {
   for (const q of qs) matched += index.evaluate(q).matchedRuleIds.length;
   const indexed = throughput(qs, (q) => index.evaluate(q));
   const scan = throughput(qs, createNaiveScan(t.rules));
+  headline(`rules: evaluation with ${size.toLocaleString("en-US")} rules (indexed)`, indexed, "evals/s", "", `full scan ${Math.round(scan).toLocaleString("en-US")}/s`);
   console.log(
     `${String(size).padStart(7)} ${`${buildMs.toFixed(1)} ms`.padStart(12)} ${fmt(indexed).padStart(15)} ${fmt(scan).padStart(17)} ${(matched / qs.length).toFixed(2).padStart(13)}`,
   );

@@ -10,6 +10,7 @@
 import { availableParallelism } from "node:os";
 import { createSandboxEngine } from "../src/sandbox/engine.js";
 import { createSandboxPool, type RunRequest, type SandboxLimits } from "../src/sandbox/index.js";
+import { headline } from "./lib.js";
 
 const measureMs = Number(process.env.BENCH_MS ?? 2000);
 const poolSize = Number(process.env.BENCH_POOL_SIZE ?? Math.max(2, availableParallelism()));
@@ -119,3 +120,7 @@ await pool.close();
 
 console.log(`node ${process.version}, ${availableParallelism()} cores, ${measureMs} ms per case`);
 print(results);
+const single = results.find((r) => r.name === "pool: trivial macro, one at a time");
+const busy = results.find((r) => r.name.startsWith("pool: trivial macro,") && r.name.includes("in flight"));
+if (single) headline("sandbox: pool run of a trivial macro, one at a time, p50", single.p50Ms, "ms");
+if (busy) headline(`sandbox: pool throughput, trivial macro (${poolSize} workers)`, busy.perSecond, "runs/s");

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Config } from "./config.js";
 import type { Deps } from "./deps.js";
@@ -49,6 +50,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const shutdown = new AbortController();
+  // Every call in flight links its own signal to this one (connect-node's
+  // shutdownSignal): many listeners are the design, not a leak to warn about.
+  setMaxListeners(0, shutdown.signal);
   const db =
     options.db ??
     (await initDatabase({

@@ -8,6 +8,7 @@ import { kRequestInfo } from "./context.js";
 import { applyCors } from "./http/cors.js";
 import { createListener, type Listener } from "./http/listener.js";
 import { createExtraRoutes } from "./http/extra-routes.js";
+import { answerMalformedRequestsAsInvalid } from "./http/malformed-requests.js";
 import { createInterceptors } from "./interceptors/index.js";
 import { registerRoutes } from "./routes.js";
 
@@ -46,7 +47,11 @@ export function createServer(deps: Deps): Server {
   const { config } = deps;
   const extra = createExtraRoutes(deps);
   const connectHandler = connectNodeAdapter({
-    routes: (router) => registerRoutes(router, deps),
+    routes: (router) => {
+      registerRoutes(router, deps);
+      // Undecodable request messages are the client's fault: INVALID_ARGUMENT, not INTERNAL.
+      answerMalformedRequestsAsInvalid(router.handlers);
+    },
     interceptors: createInterceptors(deps),
     // Transport limits, set explicitly: the library defaults are unsafe.
     readMaxBytes: config.readMaxBytes,

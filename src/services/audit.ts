@@ -1,5 +1,5 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Deps } from "../deps.js";
@@ -61,6 +61,18 @@ function eventMessage(row: EventRow): AuditEvent {
   });
 }
 
+/** minSeconds and maxSeconds bound a valid Timestamp (0001-01-01 to 9999-12-31, as protobuf defines it). */
+const minSeconds = -62_135_596_800n;
+const maxSeconds = 253_402_300_799n;
+
+/** dateOf converts a Timestamp filter, refusing one protobuf calls invalid (out of range, nanos outside 0..999,999,999). */
+function dateOf(field: string, ts: Timestamp): Date {
+  if (ts.seconds < minSeconds || ts.seconds > maxSeconds || ts.nanos < 0 || ts.nanos > 999_999_999) {
+    throw invalidArgument(field, "must be a valid timestamp between 0001-01-01 and 9999-12-31", `${ts.seconds}s ${ts.nanos}ns`);
+  }
+  return timestampDate(ts);
+}
+
 /**
  * createAuditService implements AuditService: the caller's tenant's log,
  * newest first with keyset pagination on seq, and the chain check. Both read
@@ -90,8 +102,8 @@ export function createAuditService(deps: Deps): ServiceImpl<typeof AuditService>
         where.push("action = ?");
         params.push(requireText("action", req.action, 128));
       }
-      const since = req.since ? timestampDate(req.since) : undefined;
-      const until = req.until ? timestampDate(req.until) : undefined;
+      const since = req.since ? dateOf("since", req.since) : undefined;
+      const until = req.until ? dateOf("until", req.until) : undefined;
       if (since && until && since.getTime() > until.getTime()) {
         throw invalidArgument("since", "must not be after until", since.toISOString());
       }

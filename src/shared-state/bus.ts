@@ -40,7 +40,22 @@ export function createRedisBus(nodes: RedisNodes, prefix: string, logger: Logger
   nodes.subscriber.on("message", (channel: string, message: string) => {
     local.emit(channel.slice(prefix.length), message);
   });
-  // Resubscribe after a reconnect: ioredis does it itself (autoResubscribe).
+  const subscribe = (channel: string) =>
+    nodes.subscriber.subscribe(prefix + channel).catch((err: Error) => {
+      logger.warn({ channel, err: err.message }, "bus subscribe failed");
+    });
+  // Resubscribe every channel whenever the connection is (again) ready.
+  // ioredis resubscribes by itself after a reconnect, but not always: a
+  // SUBSCRIBE made between TCP connect and ready (a replica subscribing its
+  // caches while it starts) is written at once, so the ready check's INFO
+  // finds the connection in subscriber mode, fails, and the reconnect that
+  // follows has forgotten the channel. Such a replica never heard another's
+  // invalidations again (only its cache TTLs bounded staleness: a logout or
+  // a role change took a second there). SUBSCRIBE to a subscribed channel
+  // is harmless.
+  nodes.subscriber.on("ready", () => {
+    for (const channel of subscribed) void subscribe(channel);
+  });
   return {
     async publish(channel, message) {
       // Deliver locally at once so this replica never waits on Redis; the
@@ -55,9 +70,7 @@ export function createRedisBus(nodes: RedisNodes, prefix: string, logger: Logger
     subscribe(channel, handler) {
       if (!subscribed.has(channel)) {
         subscribed.add(channel);
-        nodes.subscriber.subscribe(prefix + channel).catch((err: Error) => {
-          logger.warn({ channel, err: err.message }, "bus subscribe failed");
-        });
+        void subscribe(channel);
       }
       local.on(channel, handler);
       return () => local.off(channel, handler);

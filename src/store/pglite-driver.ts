@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PGlite, type Results } from "@electric-sql/pglite";
-import { AbstractSqlDriver, PostgreSqlPlatform, type Configuration } from "@mikro-orm/postgresql";
+import { AbstractSqlDriver, type Configuration } from "@mikro-orm/postgresql";
+import { TextSafePostgreSqlPlatform } from "./text-platform.js";
 import { PGliteConnection } from "mikro-orm-pglite";
 
 /**
@@ -26,7 +27,7 @@ class SingleResultPGliteConnection extends PGliteConnection {
  */
 export class EmbeddedPGliteDriver extends AbstractSqlDriver<PGliteConnection> {
   constructor(config: Configuration) {
-    super(config, new PostgreSqlPlatform(), SingleResultPGliteConnection, [
+    super(config, new TextSafePostgreSqlPlatform(), SingleResultPGliteConnection, [
       "knex",
       "@electric-sql/pglite",
       "@harryplusplus/knex-pglite",

@@ -1,4 +1,5 @@
-import { AbstractSqlDriver, PostgreSqlConnection, PostgreSqlPlatform, type Configuration, type Knex } from "@mikro-orm/postgresql";
+import { AbstractSqlDriver, PostgreSqlConnection, type Configuration, type Knex } from "@mikro-orm/postgresql";
+import { TextSafePostgreSqlPlatform } from "./text-platform.js";
 
 /** Postgres type OIDs whose raw-query parsing differs between pg and PGlite. */
 const INT8_OID = 20;
@@ -64,6 +65,6 @@ class UniformPostgreSqlConnection extends PostgreSqlConnection {
  */
 export class ServerPostgreSqlDriver extends AbstractSqlDriver<PostgreSqlConnection> {
   constructor(config: Configuration) {
-    super(config, new PostgreSqlPlatform(), UniformPostgreSqlConnection, ["knex", "pg"]);
+    super(config, new TextSafePostgreSqlPlatform(), UniformPostgreSqlConnection, ["knex", "pg"]);
   }
 }

@@ -9,8 +9,14 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** TcpProxyOptions let a test watch the traffic. */
+export interface TcpProxyOptions {
+  /** onClientData sees every chunk a client sends, after it was forwarded (it may call the proxy's cut()). */
+  onClientData?: (chunk: Buffer) => void;
+}
+
 /** startTcpProxy listens on a free loopback port and forwards to host:port. */
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetHost: string, targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let open = true;
   const server = net.createServer((client) => {
@@ -31,6 +37,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     upstream.on("error", end).on("close", end);
     client.pipe(upstream);
     upstream.pipe(client);
+    if (options.onClientData) client.on("data", options.onClientData);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
