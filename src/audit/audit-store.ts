@@ -3,7 +3,7 @@ import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
 
 const maxBatch = 200;
 import type { Database } from "../store/database.js";
-import { appendAuditEvent } from "../store/audit-writer.js";
+import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../store/audit-writer.js";
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
@@ -29,22 +29,23 @@ export function redact(value: unknown, depth = 0): unknown {
  */
 export function createAuditStore(db: Database): AuditStore<EntityManager> {
   const idOrNull = (v: string | undefined) => (v && uuidPattern.test(v) ? v : null);
+  const inputOf = (record: AuditRecord): AuditEventInput => ({
+    tenantId: record.tenantId,
+    roomId: idOrNull(record.roomId),
+    actorId: idOrNull(record.actorId),
+    actorName: record.actorName,
+    ip: record.ip,
+    userAgent: record.userAgent,
+    requestId: record.requestId,
+    method: record.method,
+    action: record.action,
+    resource: record.resource.slice(0, 512),
+    outcome: record.outcome,
+    reason: record.reason.slice(0, 1024),
+    details: redact(record.details),
+  });
   const append = async (tx: EntityManager, record: AuditRecord) => {
-    await appendAuditEvent(tx, {
-      tenantId: record.tenantId,
-      roomId: idOrNull(record.roomId),
-      actorId: idOrNull(record.actorId),
-      actorName: record.actorName,
-      ip: record.ip,
-      userAgent: record.userAgent,
-      requestId: record.requestId,
-      method: record.method,
-      action: record.action,
-      resource: record.resource.slice(0, 512),
-      outcome: record.outcome,
-      reason: record.reason.slice(0, 1024),
-      details: redact(record.details),
-    });
+    await appendAuditEvent(tx, inputOf(record));
   };
   const queues = new Map<string, Array<{ record: AuditRecord; done: (err?: unknown) => void }>>();
   const drain = async (tenantId: string) => {
@@ -56,9 +57,7 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
       }
       const batch = queue.splice(0, maxBatch);
       try {
-        await db.inTenant(tenantId, async (tx) => {
-          for (const item of batch) await append(tx, item.record);
-        });
+        await db.inTenant(tenantId, (tx) => appendAuditEvents(tx, batch.map((item) => inputOf(item.record))));
         for (const item of batch) item.done();
       } catch (err) {
         for (const item of batch) item.done(err);

@@ -147,6 +147,61 @@ export async function appendAuditEvent(em: StoreEntityManager, event: AuditEvent
   return record;
 }
 
+/**
+ * appendAuditEvents appends events of ONE tenant, in order, with two
+ * statements whatever their number: it locks the chain head once, hashes the
+ * events in order, and inserts them in one multi-row insert that also moves
+ * the head. Same chain as appending them one by one. Used to group records
+ * written at the same moment into one transaction.
+ */
+export async function appendAuditEvents(em: StoreEntityManager, events: readonly AuditEventInput[]): Promise<AuditEventRecord[]> {
+  if (events.length === 0) return [];
+  if (!em.isInTransaction()) {
+    return em.transactional((tx) => appendAuditEvents(tx, events));
+  }
+  const drafts = events.map(normalizeEvent);
+  const tenantId = drafts[0]!.tenantId;
+  if (drafts.some((d) => d.tenantId !== tenantId)) throw new Error("appendAuditEvents: events of one tenant only");
+  const heads = (await em.execute(
+    `insert into audit_heads (tenant_id, last_seq, last_hash) values (?, 0, ?)
+     on conflict (tenant_id) do update set last_seq = audit_heads.last_seq
+     returning last_seq, last_hash`,
+    [tenantId, GENESIS_HASH],
+  )) as Array<{ last_seq: number | string; last_hash: string }>;
+  let seq = Number(heads[0]!.last_seq);
+  let prevHash = heads[0]!.last_hash;
+  const records: AuditEventRecord[] = [];
+  for (const draft of drafts) {
+    seq += 1;
+    const unhashed = { ...draft, seq, prevHash };
+    const record: AuditEventRecord = { ...unhashed, hash: hashAuditEvent(unhashed) };
+    records.push(record);
+    prevHash = record.hash;
+  }
+  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?, ?)";
+  const last = records[records.length - 1]!;
+  await em.execute(
+    `with appended as (
+       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
+         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
+       values ${records.map(() => row).join(", ")}
+       returning seq)
+     update audit_heads set last_seq = ?, last_hash = ?
+       where tenant_id = ? and (select count(*) from appended) = ?`,
+    [
+      ...records.flatMap((r) => [
+        r.tenantId, r.seq, r.roomId, r.actorId, r.actorName, r.ip, r.userAgent, r.requestId, r.method, r.action, r.resource,
+        r.outcome, r.reason, r.details === null ? null : JSON.stringify(r.details), r.createdAt.toISOString(), r.prevHash, r.hash,
+      ]),
+      last.seq,
+      last.hash,
+      tenantId,
+      records.length,
+    ],
+  );
+  return records;
+}
+
 interface StoredEventRow {
   seq: number | string;
   room_id: string | null;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAuditEvent, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
+import { appendAuditEvent, appendAuditEvents, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
 import { initDatabase, type Database } from "../../src/store/database.js";
 import { AuditEventSchema } from "../../src/store/entities/audit-event.js";
 import { APPEND_ONLY_SQLSTATE, TenantIsolationError } from "../../src/store/errors.js";
@@ -70,6 +70,18 @@ describe("audit log on PostgreSQL", () => {
     );
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect(await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant))).toEqual({ ok: true, eventsChecked: seqs.length });
+  });
+
+  it("appends a batch with the same chain as one by one, interleaved with single appends", async () => {
+    const before = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(200)));
+    const batch = await db.inTenant(tenant, (em) => appendAuditEvents(em, [event(201), event(202), event(203)]));
+    expect(batch.map((r) => r.seq)).toEqual([before.seq + 1, before.seq + 2, before.seq + 3]);
+    expect(batch[0]!.prevHash).toBe(before.hash);
+    expect(batch[2]!.prevHash).toBe(batch[1]!.hash);
+    const after = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(204)));
+    expect(after).toMatchObject({ seq: before.seq + 4, prevHash: batch[2]!.hash });
+    const report = await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant));
+    expect(report.ok).toBe(true);
   });
 
   it("commits a change and its audit record together, or neither", async () => {
