@@ -23,6 +23,7 @@ import { createMemoryLockManager } from "./locks/memory-manager.js";
 import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
 import { createSandboxPool } from "./sandbox/index.js";
 import { createNetFetcher } from "./macros/net-fetcher.js";
+import { createMacroCache } from "./macros/macro-cache.js";
 import { bootstrap } from "./bootstrap.js";
 import { createServer } from "./server.js";
 
@@ -83,6 +84,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const locks = redis
     ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing })
     : createMemoryLockManager({ fencing });
+  const macroCache = createMacroCache(bus);
   const sandbox = createSandboxPool({ size: config.sandboxWorkers, logger });
   const deps: Deps = {
     config,
@@ -102,6 +104,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     audit: createAuditStore(db),
     locks,
     sandbox,
+    macroCache,
     netFetch: undefined,
     tokens,
     sessions,
@@ -126,6 +129,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       sessions.close();
       await locks.close();
       await sandbox.close();
+      macroCache.close();
       roomTokens.close();
       rooms.close();
       policies.close();

@@ -16,6 +16,7 @@ import type { SigningKey } from "./auth/signing-keys.js";
 import type { LockManager } from "./locks/lock-manager.js";
 import type { SandboxPool } from "./sandbox/index.js";
 import type { NetFetcher } from "./macros/host-functions.js";
+import type { MacroCache } from "./macros/macro-cache.js";
 import type { EffectivePolicies } from "./policies/effective-policy.js";
 import type { RuleCache } from "./rules/rule-cache.js";
 
@@ -45,6 +46,8 @@ export interface Deps {
   audit: AuditStore<EntityManager>;
   /** locks holds editing leases (Redlock over Redis, or in-process), fencing tokens from Postgres. */
   locks: LockManager;
+  /** macroCache keeps just-run macros for a second, cleared on the bus when a room's macros change. */
+  macroCache: MacroCache;
   /** sandbox runs macros in a pool of QuickJS worker threads. */
   sandbox: SandboxPool;
   /** netFetch is the SSRF-guarded fetch of `gatehouse:net` (undefined: network unavailable). */

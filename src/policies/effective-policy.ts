@@ -71,6 +71,8 @@ export interface EffectivePolicies {
    * service's business).
    */
   effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy>;
+  /** cachedEffectivePolicy answers the merged policy only if it is cached and fresh (no database). */
+  cachedEffectivePolicy(query: PolicyQuery): MergedPolicy | undefined;
   /** globalLayer answers the global policy (with its override_ceiling). */
   globalLayer(em: EntityManager): Promise<PolicyValues>;
   /** roomLayer answers a room's layer (empty when unset); NOT_FOUND when there is no such room. */
@@ -277,10 +279,18 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     return value;
   }
 
+  const mergedKey = (query: PolicyQuery) =>
+    `${query.tenantId}|${query.roomId}|${query.macroId ?? ""}|${query.userId ?? ""}|${query.userId === undefined ? (query.roles ?? []).join(",") : ""}`;
+
+  function cachedEffectivePolicy(query: PolicyQuery): MergedPolicy | undefined {
+    const hit = merged.get(mergedKey(query));
+    return hit !== undefined && hit.epoch === epoch && now() - hit.at < ttlMs ? hit.value : undefined;
+  }
+
   async function effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy> {
-    const key = `${query.tenantId}|${query.roomId}|${query.macroId ?? ""}|${query.userId ?? ""}|${query.userId === undefined ? (query.roles ?? []).join(",") : ""}`;
-    const hit = merged.get(key);
-    if (hit !== undefined && hit.epoch === epoch && now() - hit.at < ttlMs) return hit.value;
+    const key = mergedKey(query);
+    const cached = cachedEffectivePolicy(query);
+    if (cached !== undefined) return cached;
     const started = epoch;
     const at = now();
     const layers: PolicyLayer[] = [
@@ -305,6 +315,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
 
   return {
     effectivePolicy,
+    cachedEffectivePolicy,
     globalLayer,
     roomLayer,
     macroLayer,

@@ -7,7 +7,7 @@ import { checkMacro, type Violation } from "../domain/macro-check.js";
 import { staleToken, writeToken } from "../locks/require-lock.js";
 import { macroById, macroMessage, macroNameProblem, type MacroRow } from "../macros/macro-rows.js";
 import { createMacroRunner } from "../macros/macro-runner.js";
-import { actorUuid, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
 
 function astViolation(violations: Array<Violation & { file?: string }>): DomainError {
   return new DomainError("invalid_argument", "AST_VIOLATION", `macro code has ${violations.length} problem(s)`, {
@@ -105,6 +105,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
         saved.push(row!);
       }
       if (violations.length > 0) throw astViolation(violations);
+      afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, roomId));
       note.resource = saved.map((m) => `macro:${m.id}`).join(",").slice(0, 500);
       note.details = { macros: saved.map((m) => ({ id: m.id, name: m.name, version: m.version, fencingToken: String(m.fencing_token) })) };
       return { macros: saved.map(macroMessage) };
@@ -126,6 +127,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
       await tx.execute("delete from macro_policies where room_id = ? and macro_id = ?", [roomId, macroId]);
       await tx.execute("delete from macros where room_id = ? and id = ?", [roomId, macroId]);
       note.details = { name: existing.name, version: existing.version };
+      afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, roomId));
       return {};
     },
 

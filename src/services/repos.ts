@@ -166,6 +166,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
       const target = `repo/${repoId}`;
       await tx.execute("update lock_targets set held = false where room_id = ? and target = ? and last_owner_id = ?", [roomId, target, principal.userId]);
       afterCommit(ctx, () => deps.locks.release(lockScope(principal.tenantId, roomId), target, principal.userId).catch(() => undefined));
+      afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, roomId));
       note.details = { url: repo.url, fencingToken: token.toString(), macrosKeptAsManual: listed(kept.map((m) => m.name)) };
       return {};
     },
@@ -271,6 +272,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
             for (const gone of plan.removed) await deps.policies.invalidate({ kind: "macro", tenantId: principal.tenantId, roomId, macroId: gone.id });
           });
         }
+        afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, roomId));
         return { commit, imported, removed, violations: [] };
       } catch (err) {
         // The call's transaction rolls back: record the failure after it, in a transaction of its own.

@@ -130,6 +130,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
       if (!rows[0]) throw notFound("room");
       note.details = { name: rows[0].name };
       afterCommit(ctx, () => publishRoomChange(deps.bus, { kind: "room", tenantId: principal.tenantId, roomId: id }));
+      afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, id));
       return {};
     },
 

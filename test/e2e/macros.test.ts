@@ -131,6 +131,16 @@ describe("MacrosService", () => {
       }
     });
 
+    it("runs the new code at once after an update (the macro cache is cleared on commit)", async () => {
+      const m = await create(alice, "export default function () { return 'old'; }");
+      expect(JSON.stringify((await macros(bob).runMacro({ roomId, macroId: m.macroId })).output)).toContain("old");
+      await lock(alice, m.macroId);
+      await macros(alice).updateMacros({ roomId, macros: [{ macroId: m.macroId, name: m.name, code: "export default function () { return 'new'; }" }] });
+      expect(JSON.stringify((await macros(bob).runMacro({ roomId, macroId: m.macroId })).output)).toContain("new");
+      await macros(alice).deleteMacro({ roomId, macroId: m.macroId });
+      await refused(macros(bob).runMacro({ roomId, macroId: m.macroId }), Code.NotFound, "NOT_FOUND");
+    });
+
     it("ends a runaway loop with OUTCOME_TIMEOUT near the policy's deadline", async () => {
       const m = await create(alice, "export default function () { while (true) {} }");
       const started = Date.now();
