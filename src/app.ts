@@ -105,14 +105,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     locks,
     sandbox,
     macroCache,
-    netFetch: undefined,
+    netFetch: createNetFetcher(db, policies),
     tokens,
     sessions,
     signingKey: key,
     jwks: async () => ({ keys: [key.publicJwk] }),
     shutdownSignal: shutdown.signal,
   };
-  deps.netFetch = createNetFetcher(deps);
   await bootstrap(deps, options.printSecret ?? ((line) => process.stdout.write(line + "\n")));
   await health.checkNow();
   const server = createServer(deps);

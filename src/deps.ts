@@ -50,8 +50,8 @@ export interface Deps {
   macroCache: MacroCache;
   /** sandbox runs macros in a pool of QuickJS worker threads. */
   sandbox: SandboxPool;
-  /** netFetch is the SSRF-guarded fetch of `gatehouse:net` (undefined: network unavailable). */
-  netFetch: NetFetcher | undefined;
+  /** netFetch is the SSRF-guarded fetch of `gatehouse:net` (the same guard as repo sync). */
+  netFetch: NetFetcher;
   tokens: AccessTokens;
   sessions: SessionManager;
   signingKey: SigningKey;

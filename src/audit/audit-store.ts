@@ -4,8 +4,8 @@ import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
 const maxBatch = 200;
 import type { Database } from "../store/database.js";
 import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../store/audit-writer.js";
+import { isUuid } from "../domain/ids.js";
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
 // Tokens are secrets, except fencing tokens, which are counters.
 const isSecretKey = (key: string) => secretKey.test(key) || (/token$/i.test(key) && !/fencing/i.test(key));
@@ -28,7 +28,7 @@ export function redact(value: unknown, depth = 0): unknown {
  * tenant into one transaction with other records written at the same time.
  */
 export function createAuditStore(db: Database): AuditStore<EntityManager> {
-  const idOrNull = (v: string | undefined) => (v && uuidPattern.test(v) ? v : null);
+  const idOrNull = (v: string | undefined) => (v && isUuid(v) ? v : null);
   const inputOf = (record: AuditRecord): AuditEventInput => ({
     tenantId: record.tenantId,
     roomId: idOrNull(record.roomId),

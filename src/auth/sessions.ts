@@ -54,8 +54,16 @@ export interface SessionManager {
   load(tenantId: string, sessionId: string): Promise<SessionState | undefined>;
   /** resolveCookie checks a `gh_session` cookie value and answers its session. */
   resolveCookie(raw: string): Promise<SessionState | undefined>;
-  revoke(tenantId: string, sessionId: string, reason: string, em?: EntityManager): Promise<void>;
-  revokeUser(em: EntityManager, tenantId: string, userId: string, reason: string): Promise<void>;
+  /**
+   * revoke ends one session inside the caller's transaction. Caches are not
+   * touched: call invalidateSession once the transaction has committed, or a
+   * replica could reload the session before the revocation is visible.
+   */
+  revoke(em: EntityManager, sessionId: string, reason: string): Promise<void>;
+  /** revokeUser ends every session of a user inside the caller's transaction; call invalidateUser after commit. */
+  revokeUser(em: EntityManager, userId: string, reason: string): Promise<void>;
+  /** invalidateSession drops a session's cached state everywhere (after its revocation committed). */
+  invalidateSession(tenantId: string, sessionId: string): Promise<void>;
   /** invalidateUser drops cached state of a user's sessions everywhere (roles or level changed). */
   invalidateUser(tenantId: string, userId: string): Promise<void>;
   /** invalidateTenant drops every cached session of a tenant (a role's permissions changed). */
@@ -231,17 +239,17 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       return state;
     },
 
-    async revoke(tenantId, sessionId, reason, em) {
-      const sql = "update sessions set revoked_at = now(), revoked_reason = ? where id = ? and revoked_at is null";
-      if (em) await em.execute(sql, [reason, sessionId]);
-      else await db.inTenant(tenantId, (tx) => tx.execute(sql, [reason, sessionId]));
-      cache.delete(sessionId);
-      await publish(`session:${tenantId}:${sessionId}`);
+    async revoke(em, sessionId, reason) {
+      await em.execute("update sessions set revoked_at = now(), revoked_reason = ? where id = ? and revoked_at is null", [reason, sessionId]);
     },
 
-    async revokeUser(em, tenantId, userId, reason) {
+    async revokeUser(em, userId, reason) {
       await em.execute("update sessions set revoked_at = now(), revoked_reason = ? where user_id = ? and revoked_at is null", [reason, userId]);
-      await publish(`user:${tenantId}:${userId}`);
+    },
+
+    async invalidateSession(tenantId, sessionId) {
+      cache.delete(sessionId);
+      await publish(`session:${tenantId}:${sessionId}`);
     },
 
     async invalidateUser(tenantId, userId) {

@@ -1,5 +1,6 @@
 import { hostGlobMatches, parseHost, parseHostGlob, formatHostGlob, type HostName } from "./host-glob.js";
 import { checkPathGlob, compilePathGlob } from "./path-glob.js";
+import { isUuid } from "./ids.js";
 
 /**
  * Runtime rules (DESIGN.md §5): syntax, and an index that evaluates them per
@@ -60,7 +61,6 @@ export function isRuleAction(action: string): action is RuleAction {
   return (ruleActions as readonly string[]).includes(action);
 }
 
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const roleNameShape = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** checkSubject answers why `subject` is malformed, or undefined when it is valid. */
@@ -73,7 +73,7 @@ export function checkSubject(subject: string): string | undefined {
     case "user":
     case "room":
     case "macro":
-      return uuidShape.test(rest) ? undefined : `${kind}:<id> needs a lowercase UUID id`;
+      return isUuid(rest) && rest === rest.toLowerCase() ? undefined : `${kind}:<id> needs a lowercase UUID id`;
     case "role":
       return roleNameShape.test(rest) ? undefined : "role:<name> needs a role name";
     default:

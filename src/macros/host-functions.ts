@@ -43,7 +43,7 @@ function idOf(value: unknown): string {
  * baseline allows it, or an ALLOW rule matches) and no DENY rule matches;
  * lists are filtered to the records the caller may read.
  */
-export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher | undefined): HostCall {
+export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher): HostCall {
   const { principal, roomId, macroId, policy } = scope;
   const subjects = [`user:${principal.userId}`, ...principal.roles.map((r) => `role:${r}`), `room:${roomId}`, `macro:${macroId}`];
   const decide = async (action: RuleAction, resource: string, baselineAllowed: boolean) => {
@@ -129,7 +129,6 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher 
       if (!policy.networkEnabled) throw new HostDenied("network access not allowed by the policy (network_enabled is false)");
       const hostAllowed = matchAnyHostGlob(policy.allowedHosts, url.host);
       await authorize("net.fetch", url.host, hostAllowed);
-      if (!fetcher) throw new HostError("network is not available on this server");
       const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
       const res = await fetcher(raw, init, {
         tenantId: principal.tenantId,

@@ -1,4 +1,5 @@
-import type { Deps } from "../deps.js";
+import type { EffectivePolicies } from "../policies/effective-policy.js";
+import type { Database } from "../store/database.js";
 import { DomainError } from "../domain/errors.js";
 import { guardedFetch } from "../net/guarded-fetch.js";
 import { explicitEntries } from "../net/url-guard.js";
@@ -14,11 +15,11 @@ const allowedMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
  * global policy as the only explicit exceptions. The response body comes
  * back as text, capped.
  */
-export function createNetFetcher(deps: Deps): NetFetcher {
+export function createNetFetcher(db: Database, policies: EffectivePolicies): NetFetcher {
   return async (url, init, opts) => {
     const method = (init.method ?? "GET").toUpperCase();
     if (!allowedMethods.has(method)) throw new HostError(`fetch: method ${method} is not allowed`);
-    const global = await deps.db.inTenant(opts.tenantId, (em) => deps.policies.globalLayer(em));
+    const global = await db.inTenant(opts.tenantId, (em) => policies.globalLayer(em));
     try {
       const res = await guardedFetch(
         url,

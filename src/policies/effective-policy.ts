@@ -4,6 +4,7 @@ import { mergePolicies, type MergedPolicy, type PolicyLayer } from "../domain/po
 import type { PolicyValues } from "../domain/policy.js";
 import type { Bus } from "../shared-state/bus.js";
 import { policyFromJson } from "./policy-codec.js";
+import { isUuid } from "../domain/ids.js";
 
 /**
  * The policy layers as stored, and the effective policy of a run, cached per
@@ -100,7 +101,6 @@ export interface EffectivePoliciesOptions {
 /** policiesChannel is the bus channel of policy invalidations. */
 export const policiesChannel = "policies";
 
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Entry<V> {
   value: V;
@@ -207,7 +207,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     const key = `${tenantId}:${roomId}`;
     const hit = rooms.get(key);
     if (fresh(hit)) return hit.value;
-    if (!uuidShape.test(roomId)) throw notFound("room");
+    if (!isUuid(roomId)) throw notFound("room");
     const started = epoch;
     const at = now();
     const rows = (await em.execute(
@@ -224,7 +224,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     const key = `${tenantId}:${roomId}:${macroId}`;
     const hit = macros.get(key);
     if (fresh(hit)) return hit.value;
-    if (!uuidShape.test(roomId) || !uuidShape.test(macroId)) throw notFound("macro");
+    if (!isUuid(roomId) || !isUuid(macroId)) throw notFound("macro");
     const started = epoch;
     const at = now();
     const rows = (await em.execute("select policy from macro_policies where room_id = ? and macro_id = ? and tenant_id = ?", [
@@ -241,7 +241,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     const key = `${tenantId}:${userId}`;
     const hit = users.get(key);
     if (fresh(hit)) return hit.value;
-    if (!uuidShape.test(userId)) throw notFound("user");
+    if (!isUuid(userId)) throw notFound("user");
     const started = epoch;
     const at = now();
     const rows = (await em.execute(

@@ -4,6 +4,7 @@ import { invalidArgument } from "../domain/errors.js";
 import type { RoomAccess } from "../interceptors/authz.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
+import { isUuid } from "../domain/ids.js";
 
 /**
  * roomsChannel is the bus channel of room invalidations:
@@ -37,7 +38,6 @@ export interface RoomAccessOptions {
   now?: () => number;
 }
 
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Entry {
   /** exists is false when the tenant has no such room. */
@@ -101,10 +101,10 @@ export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOpti
 
   return {
     async roleOf(principal, roomId) {
-      if (!uuidShape.test(roomId)) throw invalidArgument("room_id", "must be a uuid", roomId.slice(0, 64));
+      if (!isUuid(roomId)) throw invalidArgument("room_id", "must be a uuid", roomId.slice(0, 64));
       const room = roomId.toLowerCase();
       if (principal.roomToken) return principal.roomToken.roomId === room ? (principal.roomToken.role as RoomRole) : undefined;
-      if (!uuidShape.test(principal.userId)) return undefined;
+      if (!isUuid(principal.userId)) return undefined;
       const entry = await lookup(principal, room);
       if (!entry.exists) return undefined;
       if (principal.level >= Level.ADMIN) return RoomRole.ADMIN;

@@ -8,6 +8,7 @@ import type { EffectivePolicies } from "../policies/effective-policy.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
 import { roomsChannel } from "./room-access.js";
+import { isUuid } from "../domain/ids.js";
 
 /**
  * Legacy room tokens (DESIGN.md §1), the share-link credentials of
@@ -73,7 +74,6 @@ interface RoomEntry {
   at: number;
 }
 
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const refused = (message: string) => new DomainError("unauthenticated", "INVALID_ROOM_TOKEN", message);
 const builtInPermissions = (name: string): string[] => [...(builtInRoles.find((role) => role.name === name)?.permissions ?? [])];
 
@@ -128,7 +128,7 @@ export function createRoomTokenResolver(db: Database, policies: EffectivePolicie
 
   const resolve: RoomTokenResolver = async (token, message) => {
     const requested = message !== null && typeof message === "object" ? (message as { roomId?: unknown }).roomId : undefined;
-    if (typeof requested !== "string" || !uuidShape.test(requested)) {
+    if (typeof requested !== "string" || !isUuid(requested)) {
       throw refused("a room token is accepted only on calls about its room (room_id)");
     }
     const roomId = requested.toLowerCase();

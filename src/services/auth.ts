@@ -7,7 +7,7 @@ import { DomainError, invalidArgument } from "../domain/errors.js";
 import { burnPasswordCheck, verifyPassword } from "../auth/passwords.js";
 import { setCookieHeaders } from "../auth/cookies.js";
 import { createLoginGuard } from "../auth/login-guard.js";
-import { auditNoteOf, inCallerTenant, principalOf, requestInfoOf } from "./support.js";
+import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
 import { userMessage, userRows } from "./user-view.js";
 
 const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
@@ -94,7 +94,8 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
       const note = auditNoteOf(ctx);
       note.action = "auth.logout";
       note.resource = `session:${principal.sessionId}`;
-      await inCallerTenant(ctx, deps, (em) => deps.sessions.revoke(principal.tenantId, principal.sessionId, "logout", em));
+      await deps.sessions.revoke(transactionOf(ctx), principal.sessionId, "logout");
+      afterCommit(ctx, () => deps.sessions.invalidateSession(principal.tenantId, principal.sessionId));
       for (const cookie of setCookieHeaders({ clear: true, secure: deps.config.secureCookies })) ctx.responseHeader.append("set-cookie", cookie);
       return {};
     },

@@ -8,7 +8,7 @@ import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import { publishRoomChange } from "../rooms/room-access.js";
 import { editorRoomToken, newRoomTokenKey, viewerRoomToken } from "../rooms/room-tokens.js";
-import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
 
 interface RoomRow {
   id: string;
@@ -24,7 +24,6 @@ interface MemberRow {
 }
 
 const roomColumns = "id, tenant_id, name, created_at";
-const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function roomMessage(row: RoomRow): Room {
   return create(RoomSchema, { roomId: row.id, tenantId: row.tenant_id, name: row.name, createdAt: timestampFromDate(new Date(row.created_at)) });
@@ -83,7 +82,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
         name,
         newRoomTokenKey(),
       ])) as RoomRow[];
-      if (uuidShape.test(principal.userId)) {
+      if (actorUuid(principal) !== null) {
         await tx.execute("insert into room_members (tenant_id, room_id, user_id, role) values (?, ?, ?, ?)", [
           principal.tenantId,
           row!.id,

@@ -4,6 +4,7 @@ import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, typ
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { kTransaction } from "../interceptors/audit.js";
+import { isUuid } from "../domain/ids.js";
 
 /** principalOf answers the authenticated caller (the authn interceptor put it there). */
 export function principalOf(ctx: HandlerContext): Principal {
@@ -104,15 +105,13 @@ export function requireText(field: string, value: string, max = 256): string {
   return trimmed;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** requireId refuses a field that is not a uuid. */
 export function requireId(field: string, value: string): string {
-  if (!uuidPattern.test(value)) throw invalidArgument(field, "must be a uuid", value.slice(0, 64));
+  if (!isUuid(value)) throw invalidArgument(field, "must be a uuid", value.slice(0, 64));
   return value.toLowerCase();
 }
 
 /** actorUuid is the caller's user id for `created_by`/`updated_by` columns, or null for a room-token principal. */
 export function actorUuid(principal: Principal): string | null {
-  return uuidPattern.test(principal.userId) ? principal.userId : null;
+  return isUuid(principal.userId) ? principal.userId : null;
 }

@@ -278,7 +278,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
         await tx.execute("update users set level = ?, disabled = ?, updated_at = now() where id = ?", [newLevel, disabled, id]);
         if (disabled && !target.disabled) {
           // Disabling ends every session at once, on every replica.
-          await deps.sessions.revokeUser(tx, principal.tenantId, id, "user disabled");
+          await deps.sessions.revokeUser(tx, id, "user disabled");
         }
         // Once committed, every replica drops the user's cached session state.
         afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
@@ -299,7 +299,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       requireOutranks(caller, target.level);
       const [row] = await userRows(tx, "u.id = ?", [id]);
       note.details = { username: row?.username, level: Level[target.level] };
-      await deps.sessions.revokeUser(tx, principal.tenantId, id, "user deleted");
+      await deps.sessions.revokeUser(tx, id, "user deleted");
       afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
       // Sessions, role grants and room memberships go with the user (foreign keys cascade).
       await tx.execute("delete from users where id = ?", [id]);

@@ -1,6 +1,7 @@
 import type { IsolationLevel } from "@mikro-orm/core";
 import { InvalidDataError, isBrokenConnectionError, mapDriverError } from "./errors.js";
 import type { StoreEntityManager, StoreOrm } from "./orm.js";
+import { isUuid } from "../domain/ids.js";
 
 /**
  * APP_ROLE is the NOLOGIN, non-superuser, NOBYPASSRLS role that tenant-scoped
@@ -30,14 +31,13 @@ export interface TransactionOptions {
 /** TransactionCallback is the work done inside inTenant or asSystem. */
 export type TransactionCallback<T> = (em: StoreEntityManager) => Promise<T>;
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * normalizeUuid answers the lower-case form of a uuid (as Postgres prints it), or
  * throws InvalidDataError.
  */
 export function normalizeUuid(value: string, field = "id"): string {
-  if (!uuidPattern.test(value)) {
+  if (!isUuid(value)) {
     throw new InvalidDataError(`${field} is not a uuid`);
   }
   return value.toLowerCase();

@@ -2,28 +2,18 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { expect } from "vitest";
 import { AuditOutcome, type AuditEvent } from "../../gen/gatehouse/v1/audit_pb.js";
-import { ErrorDetailSchema, type ErrorDetail, Level } from "../../gen/gatehouse/v1/common_pb.js";
+import { Level } from "../../gen/gatehouse/v1/common_pb.js";
+import { refusalOf, type Refusal } from "./fixtures.js";
 import { accessRuleOf } from "../../src/interceptors/access-rules.js";
 import type { TestServer } from "./server.js";
 
-/** Failure is what a refused call answered: its code and our ErrorDetail. */
-export interface Failure {
-  code: Code;
-  reason: string;
-  detail: ErrorDetail | undefined;
-}
+/** Failure is what a refused call answered: its code, its ErrorDetail and that detail's reason. */
+export type Failure = Refusal & { reason: string };
 
-/** failureOf awaits a call that must fail and answers its code and detail. */
+/** failureOf awaits a call that must fail and answers its code and detail (see fixtures' refusalOf). */
 export async function failureOf(call: Promise<unknown>): Promise<Failure> {
-  let answered: unknown;
-  try {
-    answered = await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    const detail = e.findDetails(ErrorDetailSchema)[0];
-    return { code: e.code, reason: detail?.reason ?? "", detail };
-  }
-  throw new Error(`expected the call to fail, it answered ${JSON.stringify(answered, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`);
+  const refusal = await refusalOf(call);
+  return { ...refusal, reason: refusal.detail.reason };
 }
 
 /** expectFailure asserts a call fails with the code and (optionally) the reason. */
