@@ -3,7 +3,7 @@ import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
 
 const maxBatch = 200;
 import type { Database } from "../store/database.js";
-import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../store/audit-writer.js";
+import { appendAuditEvent, appendAuditEvents, appendAuditEventsDirect, type AuditEventInput } from "../store/audit-writer.js";
 import { isUuid } from "../domain/ids.js";
 
 const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
@@ -57,7 +57,9 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
       }
       const batch = queue.splice(0, maxBatch);
       try {
-        await db.inTenant(tenantId, (tx) => appendAuditEvents(tx, batch.map((item) => inputOf(item.record))));
+        const inputs = batch.map((item) => inputOf(item.record));
+        if (db.direct) await db.direct.inTenant(tenantId, (sql) => appendAuditEventsDirect(sql, inputs));
+        else await db.inTenant(tenantId, (tx) => appendAuditEvents(tx, inputs));
         for (const item of batch) item.done();
       } catch (err) {
         for (const item of batch) item.done(err);

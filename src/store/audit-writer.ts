@@ -3,6 +3,7 @@ import { canonicalJson, sanitizeText, toJsonValue, type JsonValue } from "./cano
 import type { AuditOutcome } from "./entities/audit-event.js";
 import { InvalidDataError } from "./errors.js";
 import type { StoreEntityManager } from "./orm.js";
+import type { DirectSql } from "./direct-sql.js";
 import { normalizeUuid } from "./tenant-scope.js";
 
 /** GENESIS_HASH is the `prev_hash` of a tenant's first audit event. */
@@ -102,49 +103,8 @@ export function hashAuditEvent(event: Omit<AuditEventRecord, "hash">): string {
  * transaction short after appending. Answers the stored record.
  */
 export async function appendAuditEvent(em: StoreEntityManager, event: AuditEventInput): Promise<AuditEventRecord> {
-  if (!em.isInTransaction()) {
-    return em.transactional((tx) => appendAuditEvent(tx, event));
-  }
-  const draft = normalizeEvent(event);
-  const heads = (await em.execute(
-    `insert into audit_heads (tenant_id, last_seq, last_hash) values (?, 0, ?)
-     on conflict (tenant_id) do update set last_seq = audit_heads.last_seq
-     returning last_seq, last_hash`,
-    [draft.tenantId, GENESIS_HASH],
-  )) as Array<{ last_seq: number | string; last_hash: string }>;
-  const head = heads[0]!;
-  const seq = Number(head.last_seq) + 1;
-  const unhashed = { ...draft, seq, prevHash: head.last_hash };
-  const record: AuditEventRecord = { ...unhashed, hash: hashAuditEvent(unhashed) };
-  await em.execute(
-    `with appended as (
-       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
-         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?, ?)
-       returning tenant_id, seq, hash)
-     update audit_heads set last_seq = appended.seq, last_hash = appended.hash
-       from appended where audit_heads.tenant_id = appended.tenant_id`,
-    [
-      record.tenantId,
-      record.seq,
-      record.roomId,
-      record.actorId,
-      record.actorName,
-      record.ip,
-      record.userAgent,
-      record.requestId,
-      record.method,
-      record.action,
-      record.resource,
-      record.outcome,
-      record.reason,
-      record.details === null ? null : JSON.stringify(record.details),
-      record.createdAt.toISOString(),
-      record.prevHash,
-      record.hash,
-    ],
-  );
-  return record;
+  const [record] = await appendAuditEvents(em, [event]);
+  return record!;
 }
 
 /**
@@ -159,25 +119,9 @@ export async function appendAuditEvents(em: StoreEntityManager, events: readonly
   if (!em.isInTransaction()) {
     return em.transactional((tx) => appendAuditEvents(tx, events));
   }
-  const drafts = events.map(normalizeEvent);
-  const tenantId = drafts[0]!.tenantId;
-  if (drafts.some((d) => d.tenantId !== tenantId)) throw new Error("appendAuditEvents: events of one tenant only");
-  const heads = (await em.execute(
-    `insert into audit_heads (tenant_id, last_seq, last_hash) values (?, 0, ?)
-     on conflict (tenant_id) do update set last_seq = audit_heads.last_seq
-     returning last_seq, last_hash`,
-    [tenantId, GENESIS_HASH],
-  )) as Array<{ last_seq: number | string; last_hash: string }>;
-  let seq = Number(heads[0]!.last_seq);
-  let prevHash = heads[0]!.last_hash;
-  const records: AuditEventRecord[] = [];
-  for (const draft of drafts) {
-    seq += 1;
-    const unhashed = { ...draft, seq, prevHash };
-    const record: AuditEventRecord = { ...unhashed, hash: hashAuditEvent(unhashed) };
-    records.push(record);
-    prevHash = record.hash;
-  }
+  const { tenantId, drafts } = draftsOfOneTenant(events);
+  const heads = (await em.execute(lockHeadSql("?", "?"), [tenantId, GENESIS_HASH])) as HeadRow[];
+  const records = chainAfter(heads[0]!, drafts);
   const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?, ?)";
   const last = records[records.length - 1]!;
   await em.execute(
@@ -199,6 +143,89 @@ export async function appendAuditEvents(em: StoreEntityManager, events: readonly
       records.length,
     ],
   );
+  return records;
+}
+
+type Draft = ReturnType<typeof normalizeEvent>;
+interface HeadRow {
+  last_seq: number | string;
+  last_hash: string;
+}
+
+/** lockHeadSql creates the tenant's chain head if missing and locks it until the transaction ends. */
+const lockHeadSql = (tenantId: string, genesisHash: string) => `insert into audit_heads (tenant_id, last_seq, last_hash)
+     values (${tenantId}, 0, ${genesisHash})
+     on conflict (tenant_id) do update set last_seq = audit_heads.last_seq
+     returning last_seq, last_hash`;
+
+function draftsOfOneTenant(events: readonly AuditEventInput[]): { tenantId: string; drafts: Draft[] } {
+  const drafts = events.map(normalizeEvent);
+  const tenantId = drafts[0]!.tenantId;
+  if (drafts.some((d) => d.tenantId !== tenantId)) throw new Error("appendAuditEvents: events of one tenant only");
+  return { tenantId, drafts };
+}
+
+/** chainAfter numbers and hashes drafts in order after the locked head. */
+function chainAfter(head: HeadRow, drafts: readonly Draft[]): AuditEventRecord[] {
+  let seq = Number(head.last_seq);
+  let prevHash = head.last_hash;
+  const records: AuditEventRecord[] = [];
+  for (const draft of drafts) {
+    seq += 1;
+    const unhashed = { ...draft, seq, prevHash };
+    const record: AuditEventRecord = { ...unhashed, hash: hashAuditEvent(unhashed) };
+    records.push(record);
+    prevHash = record.hash;
+  }
+  return records;
+}
+
+/**
+ * appendAuditEventsDirect is appendAuditEvents on a DirectSql transaction
+ * (plain pg, prepared statements): the same chain, one statement to lock the
+ * head and one to insert the batch as arrays (one statement text for any batch
+ * size, so it stays prepared) and move the head.
+ */
+export async function appendAuditEventsDirect(sql: DirectSql, events: readonly AuditEventInput[]): Promise<AuditEventRecord[]> {
+  if (events.length === 0) return [];
+  const { tenantId, drafts } = draftsOfOneTenant(events);
+  const heads = await sql.query<HeadRow>({ name: "gatehouse_audit_lock_head", text: lockHeadSql("$1", "$2"), values: [tenantId, GENESIS_HASH] });
+  const records = chainAfter(heads[0]!, drafts);
+  const last = records[records.length - 1]!;
+  const column = <K extends keyof AuditEventRecord>(key: K) => records.map((r) => r[key]);
+  await sql.query({
+    name: "gatehouse_audit_append",
+    text: `with appended as (
+       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
+         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
+       select $1::uuid, e.* from unnest($2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::timestamptz[], $16::text[], $17::text[]) as e
+       returning seq)
+     update audit_heads set last_seq = $18, last_hash = $19
+       where tenant_id = $1 and (select count(*) from appended) = $20`,
+    values: [
+      tenantId,
+      column("seq"),
+      column("roomId"),
+      column("actorId"),
+      column("actorName"),
+      column("ip"),
+      column("userAgent"),
+      column("requestId"),
+      column("method"),
+      column("action"),
+      column("resource"),
+      column("outcome"),
+      column("reason"),
+      records.map((r) => (r.details === null ? null : JSON.stringify(r.details))),
+      records.map((r) => r.createdAt.toISOString()),
+      column("prevHash"),
+      column("hash"),
+      last.seq,
+      last.hash,
+      records.length,
+    ],
+  });
   return records;
 }
 

@@ -11,6 +11,7 @@ import type { StoreEntityManager, StoreOrm } from "./orm.js";
 import { createPGlite, EmbeddedPGliteDriver } from "./pglite-driver.js";
 import { ServerPostgreSqlDriver } from "./postgres-driver.js";
 import { pingDatabase, type PingResult } from "./ping.js";
+import { createDirectPool, type DirectPool } from "./direct-sql.js";
 import { runAsSystem, runInTenant, type TransactionCallback, type TransactionOptions } from "./tenant-scope.js";
 
 /**
@@ -100,6 +101,12 @@ export interface Database {
   migrate(): Promise<string[]>;
   /** ping answers whether `select 1` succeeds within the timeout; it never throws. */
   ping(options?: PingOptions): Promise<PingResult>;
+  /**
+   * direct is a small pool of plain pg connections for hot-path writes that
+   * need no ORM (the audit batch writer); PostgreSQL only, undefined on PGlite
+   * (one connection, which the ORM owns).
+   */
+  readonly direct?: DirectPool;
   /** close ends the pool (and an owned PGlite instance). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -191,10 +198,12 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
     }
   };
 
+  const direct = options.url ? createDirectPool(options.url, { connectTimeoutMs: options.connectTimeoutMs ?? 5000 }) : undefined;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    await direct?.close();
     await orm.close(true);
     await ownedPglite?.close();
   };
@@ -212,6 +221,7 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
   return {
     mode,
     orm,
+    direct,
     appliedMigrations,
     initMs: performance.now() - started,
     inTenant: (tenantId, fn, transactionOptions) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAuditEvent, appendAuditEvents, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
+import { appendAuditEvent, appendAuditEvents, appendAuditEventsDirect, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
 import { initDatabase, type Database } from "../../src/store/database.js";
 import { AuditEventSchema } from "../../src/store/entities/audit-event.js";
 import { APPEND_ONLY_SQLSTATE, TenantIsolationError } from "../../src/store/errors.js";
@@ -82,6 +82,40 @@ describe("audit log on PostgreSQL", () => {
     expect(after).toMatchObject({ seq: before.seq + 4, prevHash: batch[2]!.hash });
     const report = await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant));
     expect(report.ok).toBe(true);
+  });
+
+  it("appends a batch through the direct pool with the same chain and the same stored rows", async () => {
+    expect(db.direct).toBeDefined();
+    const awkward = {
+      ...event(300),
+      actorName: null,
+      reason: 'a "quoted", {braced} \\ back\\slashed, comma, reason',
+      details: { "{}": ["\"", "\\", ",", "NULL", null], emoji: "🔐", empty: "" },
+    };
+    const before = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(299)));
+    const batch = await db.direct!.inTenant(tenant, (sql) => appendAuditEventsDirect(sql, [awkward, { ...event(301), details: null }, event(302)]));
+    expect(batch.map((r) => r.seq)).toEqual([before.seq + 1, before.seq + 2, before.seq + 3]);
+    expect(batch[0]!.prevHash).toBe(before.hash);
+    for (const written of batch) {
+      const read = await db.inTenant(tenant, (em) => em.findOneOrFail(AuditEventSchema, { tenantId: tenant, seq: written.seq }));
+      expect({ reason: read.reason, actorName: read.actorName, details: read.details, hash: read.hash }).toEqual({
+        reason: written.reason,
+        actorName: written.actorName,
+        details: written.details,
+        hash: written.hash,
+      });
+    }
+    const after = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(303)));
+    expect(after).toMatchObject({ seq: before.seq + 4, prevHash: batch[2]!.hash });
+    expect((await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant))).ok).toBe(true);
+  });
+
+  it("keeps the direct pool inside its tenant and writes nothing of a refused batch", async () => {
+    const before = await db.inTenant(other, (em) => verifyAuditChain(em, other));
+    await expect(
+      db.direct!.inTenant(tenant, (sql) => appendAuditEventsDirect(sql, [{ ...event(1), tenantId: other }])),
+    ).rejects.toBeInstanceOf(TenantIsolationError);
+    expect(await db.inTenant(other, (em) => verifyAuditChain(em, other))).toEqual(before);
   });
 
   it("commits a change and its audit record together, or neither", async () => {

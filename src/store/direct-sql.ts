@@ -1,0 +1,87 @@
+import pg from "pg";
+import { isBrokenConnectionError, mapDriverError } from "./errors.js";
+import { APP_ROLE, TENANT_SETTING, normalizeUuid } from "./tenant-scope.js";
+
+/** DirectQuery is one statement; a `name` makes it a prepared statement, parsed once per connection. */
+export interface DirectQuery {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+/** DirectSql runs statements on one connection inside one transaction. */
+export interface DirectSql {
+  query<Row>(query: DirectQuery): Promise<Row[]>;
+}
+
+/**
+ * DirectPool runs hot-path writes on plain `pg` connections, beside the ORM's
+ * pool: no entity manager, query builder or unit of work per statement, and
+ * prepared statements. The same role switch and tenant setting as
+ * Database.inTenant, so row-level security applies exactly as there.
+ */
+export interface DirectPool {
+  /** inTenant runs fn in one transaction as `gatehouse_app` scoped to tenantId; commits when it resolves. */
+  inTenant<T>(tenantId: string, fn: (sql: DirectSql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** DirectPoolOptions size and bound the pool. */
+export interface DirectPoolOptions {
+  max?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * createDirectPool opens (lazily) a small pool on `url`. Errors come out as
+ * StoreErrors like the ORM path's; a transaction whose connection died before
+ * its work began is retried on a fresh connection, never one that may have
+ * committed.
+ */
+export function createDirectPool(url: string, options: DirectPoolOptions = {}): DirectPool {
+  const max = options.max ?? 2;
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000, keepAlive: true });
+  // An idle connection that dies emits here; the pool drops it. Without a listener the process would crash.
+  pool.on("error", () => undefined);
+
+  const attempt = async <T>(tenant: string, fn: (sql: DirectSql) => Promise<T>): Promise<{ value: T } | { retry: unknown }> => {
+    const client = await pool.connect();
+    let begun = false;
+    try {
+      // One round trip; the tenant id is a validated uuid.
+      await client.query(`begin; set local role ${APP_ROLE}; select set_config('${TENANT_SETTING}', '${tenant}', true)`);
+      begun = true;
+      const value = await fn({ query: async <Row>(q: DirectQuery) => (await client.query(q)).rows as Row[] });
+      await client.query("commit");
+      client.release();
+      return { value };
+    } catch (error) {
+      const broken = isBrokenConnectionError(error);
+      if (!broken) await client.query("rollback").catch(() => undefined);
+      client.release(broken ? (error as Error) : undefined);
+      if (!begun && broken) return { retry: error };
+      throw mapDriverError(error);
+    }
+  };
+
+  return {
+    async inTenant(tenantId, fn) {
+      const tenant = normalizeUuid(tenantId, "tenant_id");
+      let last: unknown;
+      for (let i = 0; i <= max; i++) {
+        let outcome;
+        try {
+          outcome = await attempt(tenant, fn);
+        } catch (error) {
+          throw mapDriverError(error);
+        }
+        if ("value" in outcome) return outcome.value;
+        last = outcome.retry;
+      }
+      throw mapDriverError(last);
+    },
+    async close() {
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
