@@ -56,6 +56,9 @@ interface HostCallTask {
   argsJson: string;
 }
 
+/** MEMORY_USED_LINE is the "memory used <count> <bytes>" line of QuickJS's memory dump. */
+const MEMORY_USED_LINE = /^memory used\s+\d+\s+(\d+)/m;
+
 /** REFUSED_PREFIX names the modules a refused import request normalizes to (the loader refuses them). */
 const REFUSED_PREFIX = "gatehouse:refused#";
 
@@ -548,9 +551,10 @@ class MacroRun {
     if (this.tainted || verdict.outcome === "memory_limit" || !this.rt || !this.vm) return growth;
     try {
       this.rt.setMemoryLimit(-1);
-      const usage = this.own(this.rt.computeMemoryUsage());
-      const used = this.own(this.vm.getProp(usage, "memory_used_size"));
-      const bytes = this.vm.getNumber(used);
+      // The text dump, not computeMemoryUsage(): that one builds its answer in a second context
+      // (created for it), which cost a quarter of a trivial run and counted itself as used.
+      const used = MEMORY_USED_LINE.exec(this.rt.dumpMemoryUsage());
+      const bytes = used ? Number(used[1]) : Number.NaN;
       return Number.isFinite(bytes) ? bytes : growth;
     } catch {
       this.tainted = true;
