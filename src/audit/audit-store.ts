@@ -1,10 +1,12 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
-
-const maxBatch = 200;
 import type { Database } from "../store/database.js";
-import { appendAuditEvent, appendAuditEvents, appendAuditEventsDirect, type AuditEventInput } from "../store/audit-writer.js";
+import type { DirectPool } from "../store/direct-sql.js";
+import { appendAuditEvent, appendAuditEvents, appendAuditEventsAfterHead, appendAuditEventsDirect, type AuditEventInput, type ChainHead } from "../store/audit-writer.js";
 import { isUuid } from "../domain/ids.js";
+
+/** maxBatch bounds the records of one group commit. */
+const maxBatch = 200;
 
 const secretKey = /pass(word)?|secret|authorization|cookie|hmac|private|credential/i;
 // Tokens are secrets, except fencing tokens, which are counters.
@@ -47,6 +49,22 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
   const append = async (tx: EntityManager, record: AuditRecord) => {
     await appendAuditEvent(tx, inputOf(record));
   };
+  // Where each tenant's chain ended after this process's last standalone batch:
+  // while no one else appends, the next batch needs one round trip.
+  const heads = new Map<string, ChainHead>();
+  const appendDirect = async (direct: DirectPool, tenantId: string, inputs: AuditEventInput[]) => {
+    try {
+      const expected = heads.get(tenantId);
+      const records =
+        (expected && (await appendAuditEventsAfterHead(direct, inputs, expected))) ||
+        (await direct.inTenant(tenantId, (sql) => appendAuditEventsDirect(sql, inputs)));
+      const last = records[records.length - 1]!;
+      heads.set(tenantId, { seq: last.seq, hash: last.hash });
+    } catch (err) {
+      heads.delete(tenantId);
+      throw err;
+    }
+  };
   const queues = new Map<string, Array<{ record: AuditRecord; done: (err?: unknown) => void }>>();
   const drain = async (tenantId: string) => {
     for (;;) {
@@ -58,7 +76,7 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
       const batch = queue.splice(0, maxBatch);
       try {
         const inputs = batch.map((item) => inputOf(item.record));
-        if (db.direct) await db.direct.inTenant(tenantId, (sql) => appendAuditEventsDirect(sql, inputs));
+        if (db.direct) await appendDirect(db.direct, tenantId, inputs);
         else await db.inTenant(tenantId, (tx) => appendAuditEvents(tx, inputs));
         for (const item of batch) item.done();
       } catch (err) {

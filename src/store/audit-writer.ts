@@ -3,7 +3,7 @@ import { canonicalJson, sanitizeText, toJsonValue, type JsonValue } from "./cano
 import type { AuditOutcome } from "./entities/audit-event.js";
 import { InvalidDataError } from "./errors.js";
 import type { StoreEntityManager } from "./orm.js";
-import type { DirectSql } from "./direct-sql.js";
+import { sqlLiteral, type DirectPool, type DirectSql } from "./direct-sql.js";
 import { normalizeUuid } from "./tenant-scope.js";
 
 /** GENESIS_HASH is the `prev_hash` of a tenant's first audit event. */
@@ -227,6 +227,67 @@ export async function appendAuditEventsDirect(sql: DirectSql, events: readonly A
     ],
   });
   return records;
+}
+
+/** ChainHead is where a tenant's chain ends. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+const columns =
+  "tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id, method, action, resource, outcome, reason, details, created_at, prev_hash, hash";
+
+/**
+ * appendAuditEventsAfterHead appends events of one tenant in ONE round trip,
+ * provided the chain still ends at `expected` (the head this process wrote
+ * last): the head moves and the rows go in only if it does, in one implicit
+ * transaction. Answers the records, or undefined with nothing written when the
+ * head has moved (another replica, or a write inside a request's
+ * transaction): then append with appendAuditEventsDirect, which locks the head.
+ */
+export async function appendAuditEventsAfterHead(
+  pool: DirectPool,
+  events: readonly AuditEventInput[],
+  expected: ChainHead,
+): Promise<AuditEventRecord[] | undefined> {
+  if (events.length === 0) return [];
+  const { tenantId, drafts } = draftsOfOneTenant(events);
+  const records = chainAfter({ last_seq: expected.seq, last_hash: expected.hash }, drafts);
+  const last = records[records.length - 1]!;
+  const rows = records.map((r) =>
+    [
+      sqlLiteral(r.tenantId, "uuid"),
+      sqlLiteral(r.seq, "bigint"),
+      sqlLiteral(r.roomId, "uuid"),
+      sqlLiteral(r.actorId, "uuid"),
+      sqlLiteral(r.actorName, "text"),
+      sqlLiteral(r.ip, "text"),
+      sqlLiteral(r.userAgent, "text"),
+      sqlLiteral(r.requestId, "text"),
+      sqlLiteral(r.method, "text"),
+      sqlLiteral(r.action, "text"),
+      sqlLiteral(r.resource, "text"),
+      sqlLiteral(r.outcome, "text"),
+      sqlLiteral(r.reason, "text"),
+      sqlLiteral(r.details === null ? null : JSON.stringify(r.details), "jsonb"),
+      sqlLiteral(r.createdAt.toISOString(), "timestamptz"),
+      sqlLiteral(r.prevHash, "text"),
+      sqlLiteral(r.hash, "text"),
+    ].join(", "),
+  );
+  const [inserted] = await pool.script(tenantId, [
+    `with head as (
+       update audit_heads set last_seq = ${sqlLiteral(last.seq)}, last_hash = ${sqlLiteral(last.hash)}
+        where tenant_id = ${sqlLiteral(tenantId, "uuid")} and last_seq = ${sqlLiteral(expected.seq)} and last_hash = ${sqlLiteral(expected.hash)}
+        returning tenant_id)
+     insert into audit_events (${columns})
+     select v.* from (values (${rows.join("), (")})) as v (${columns})
+      where exists (select 1 from head)`,
+  ]);
+  if (inserted === records.length) return records;
+  if (inserted === 0) return undefined;
+  throw new Error(`appendAuditEventsAfterHead: ${inserted} of ${records.length} rows inserted`); // cannot happen: one statement
 }
 
 interface StoredEventRow {

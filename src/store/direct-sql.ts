@@ -23,7 +23,27 @@ export interface DirectSql {
 export interface DirectPool {
   /** inTenant runs fn in one transaction as `gatehouse_app` scoped to tenantId; commits when it resolves. */
   inTenant<T>(tenantId: string, fn: (sql: DirectSql) => Promise<T>): Promise<T>;
+  /**
+   * script runs statements (values already inlined as literals, see sqlLiteral)
+   * in one round trip and one implicit transaction, scoped like inTenant, and
+   * answers the row count of each. Never retried: once sent, it may have committed.
+   */
+  script(tenantId: string, statements: readonly string[]): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/**
+ * sqlLiteral writes a value as an SQL literal for DirectPool.script: null,
+ * a finite number, or text quoted by pg's escapeLiteral, with an optional cast.
+ */
+export function sqlLiteral(value: string | number | null, cast?: string): string {
+  const suffix = cast ? `::${cast}` : "";
+  if (value === null) return `null${suffix}`;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error("sqlLiteral: not a finite number");
+    return `${value}${suffix}`;
+  }
+  return `${pg.escapeLiteral(value)}${suffix}`;
 }
 
 /** DirectPoolOptions size and bound the pool. */
@@ -79,6 +99,21 @@ export function createDirectPool(url: string, options: DirectPoolOptions = {}): 
         last = outcome.retry;
       }
       throw mapDriverError(last);
+    },
+    async script(tenantId, statements) {
+      const tenant = normalizeUuid(tenantId, "tenant_id");
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await pool.connect();
+        // A multi-statement simple query is one implicit transaction: all of it commits or none.
+        const text = [`set local role ${APP_ROLE}`, `select set_config('${TENANT_SETTING}', '${tenant}', true)`, ...statements].join(";\n");
+        const results = (await client.query(text)) as unknown as pg.QueryResult[];
+        client.release();
+        return results.slice(2).map((r) => r.rowCount ?? 0);
+      } catch (error) {
+        client?.release(isBrokenConnectionError(error) ? (error as Error) : undefined);
+        throw mapDriverError(error);
+      }
     },
     async close() {
       await pool.end().catch(() => undefined);

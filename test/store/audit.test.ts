@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAuditEvent, appendAuditEvents, appendAuditEventsDirect, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
+import { appendAuditEvent, appendAuditEvents, appendAuditEventsAfterHead, appendAuditEventsDirect, GENESIS_HASH, hashAuditEvent, verifyAuditChain } from "../../src/store/audit-writer.js";
 import { initDatabase, type Database } from "../../src/store/database.js";
 import { AuditEventSchema } from "../../src/store/entities/audit-event.js";
 import { APPEND_ONLY_SQLSTATE, TenantIsolationError } from "../../src/store/errors.js";
@@ -107,6 +107,27 @@ describe("audit log on PostgreSQL", () => {
     }
     const after = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(303)));
     expect(after).toMatchObject({ seq: before.seq + 4, prevHash: batch[2]!.hash });
+    expect((await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant))).ok).toBe(true);
+  });
+
+  it("appends after a known head in one round trip, and writes nothing once the head has moved", async () => {
+    const head = await db.inTenant(tenant, (em) => appendAuditEvent(em, event(400)));
+    const awkward = { ...event(401), reason: "it''s \\'; drop table audit_events; --", details: { "'": "\\x00", e: "E'\\n'" } };
+    const batch = await appendAuditEventsAfterHead(db.direct!, [awkward, event(402)], { seq: head.seq, hash: head.hash });
+    expect(batch?.map((r) => r.seq)).toEqual([head.seq + 1, head.seq + 2]);
+    const read = await db.inTenant(tenant, (em) => em.findOneOrFail(AuditEventSchema, { tenantId: tenant, seq: head.seq + 1 }));
+    expect({ reason: read.reason, details: read.details, hash: read.hash }).toEqual({
+      reason: batch![0]!.reason,
+      details: batch![0]!.details,
+      hash: batch![0]!.hash,
+    });
+
+    // The same head again is stale now: nothing goes in, and the chain is intact.
+    const count = async () => (await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant))).eventsChecked;
+    const before = await count();
+    expect(await appendAuditEventsAfterHead(db.direct!, [event(403)], { seq: head.seq, hash: head.hash })).toBeUndefined();
+    expect(await appendAuditEventsAfterHead(db.direct!, [event(403)], { seq: head.seq + 2, hash: head.hash })).toBeUndefined();
+    expect(await count()).toBe(before);
     expect((await db.inTenant(tenant, (em) => verifyAuditChain(em, tenant))).ok).toBe(true);
   });
 
