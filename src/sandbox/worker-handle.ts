@@ -31,7 +31,10 @@ interface CurrentRun {
   allowed: ReadonlySet<string>;
   hostCalls: number;
   started: number;
-  controller: AbortController;
+  /** controller ends the run's host calls when the run ends; made on the first host call (most runs make none). */
+  controller: AbortController | undefined;
+  /** detach stops listening to the caller's signal. */
+  detach: (() => void) | undefined;
   watchdog: NodeJS.Timeout;
   resolve: (result: RunResult) => void;
   reject: (reason: unknown) => void;
@@ -107,7 +110,8 @@ export class WorkerHandle {
         allowed: new Set(job.allowedImports),
         hostCalls: 0,
         started: performance.now(),
-        controller: new AbortController(),
+        controller: undefined,
+        detach: undefined,
         watchdog,
         resolve,
         reject,
@@ -121,9 +125,7 @@ export class WorkerHandle {
           this.kill("aborted by the caller");
         };
         signal.addEventListener("abort", onAbort, { once: true });
-        current.controller.signal.addEventListener("abort", () => signal.removeEventListener("abort", onAbort), {
-          once: true,
-        });
+        current.detach = () => signal.removeEventListener("abort", onAbort);
       }
       this.post({ type: "run", job });
     });
@@ -214,7 +216,7 @@ export class WorkerHandle {
     try {
       const args: unknown = JSON.parse(argsJson);
       if (!Array.isArray(args)) return { ok: false, kind: "error", message: "invalid host call" };
-      const value = await current.hostCall(module, fn, args, { signal: current.controller.signal });
+      const value = await current.hostCall(module, fn, args, { signal: (current.controller ??= new AbortController()).signal });
       const json = value === undefined ? undefined : JSON.stringify(value);
       if (json !== undefined && json.length > maxBytes) {
         return { ok: false, kind: "error", message: `${module} ${fn}: result exceeds ${maxBytes} bytes` };
@@ -230,7 +232,8 @@ export class WorkerHandle {
 
   private endRun(current: CurrentRun): void {
     clearTimeout(current.watchdog);
-    current.controller.abort();
+    current.detach?.();
+    current.controller?.abort();
     if (this.current === current) this.current = undefined;
   }
 
