@@ -83,10 +83,6 @@ export function createMacroRunner(deps: Deps): MacroRunner {
       const note = auditNoteOf(ctx);
       note.action = "macros.run";
       note.resource = `macro:${macroId}`;
-      // The burst limit is counted while the macro loads (one Redis round trip saved).
-      const burstCount = perSecond.consume(`${principal.tenantId}:${principal.userId}`);
-      burstCount.catch(() => undefined); // awaited below; never an unhandled rejection if loading fails first
-
       const policyQuery = {
         tenantId: principal.tenantId,
         roomId,
@@ -94,9 +90,17 @@ export function createMacroRunner(deps: Deps): MacroRunner {
         userId: principal.via === "room-token" ? undefined : principal.userId,
         roles: principal.via === "room-token" ? principal.roles : undefined,
       };
-      // A macro run again within the cache's second needs no transaction.
+      const userKey = `${principal.tenantId}:${principal.userId}`;
+      const minuteKey = `${userKey}:${macroId}`;
+      // A macro run again within the cache's second needs no transaction, and
+      // its two limits are counted at once (one Redis write for both).
       const cachedMacro = deps.macroCache.get(principal.tenantId, roomId, macroId);
       const cachedPolicy = cachedMacro && deps.policies.cachedEffectivePolicy(policyQuery);
+      const burstCount = perSecond.consume(userKey);
+      burstCount.catch(() => undefined); // awaited below; never an unhandled rejection if loading fails first
+      const earlyMinute = cachedPolicy && minuteLimiter(cachedPolicy.policy.maxRunsPerMinute).consume(minuteKey);
+      earlyMinute?.catch(() => undefined);
+      // Otherwise the burst limit is counted while the macro loads.
       const loaded =
         cachedMacro && cachedPolicy
           ? { macro: cachedMacro, policy: cachedPolicy.policy }
@@ -109,10 +113,14 @@ export function createMacroRunner(deps: Deps): MacroRunner {
               return { macro, policy: merged.policy };
             });
       const burst = await burstCount;
-      if (!burst.ok) throw refuse(burst.retryAfterSeconds, `${deps.config.runsPerSecond} per second per user`);
+      if (!burst.ok) {
+        // A run refused for bursting does not spend the macro's per-minute budget.
+        if (earlyMinute && (await earlyMinute).ok) await minuteLimiter(cachedPolicy.policy.maxRunsPerMinute).refund(minuteKey);
+        throw refuse(burst.retryAfterSeconds, `${deps.config.runsPerSecond} per second per user`);
+      }
       if (!loaded) throw notFound("macro");
       const { macro, policy } = loaded;
-      const minute = await minuteLimiter(policy.maxRunsPerMinute).consume(`${principal.tenantId}:${principal.userId}:${macroId}`);
+      const minute = await (earlyMinute ?? minuteLimiter(policy.maxRunsPerMinute).consume(minuteKey));
       if (!minute.ok) throw refuse(minute.retryAfterSeconds, `max_runs_per_minute ${policy.maxRunsPerMinute}`);
 
       const roomRole = (await deps.rooms.roleOf(principal, roomId)) ?? 0;

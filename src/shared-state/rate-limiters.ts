@@ -17,6 +17,8 @@ export type LimitResult = { ok: true; remaining: number } | { ok: false; retryAf
 /** Limiter counts events per key, shared across replicas when Redis is configured. */
 export interface Limiter {
   consume(key: string, points?: number): Promise<LimitResult>;
+  /** refund gives back points consumed by a call that was refused for another reason. */
+  refund(key: string, points?: number): Promise<void>;
   /** penalty adds points without refusing (login failures). */
   penalty(key: string, points?: number): Promise<LimitResult>;
   /** get answers the current state without consuming. */
@@ -65,6 +67,9 @@ function wrap(limiter: RateLimiterAbstract): Limiter {
         if (err instanceof RateLimiterRes) return refused(err);
         throw err;
       }
+    },
+    async refund(key, points = 1) {
+      await limiter.reward(key, points);
     },
     async penalty(key, points = 1) {
       const res = await limiter.penalty(key, points);

@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Effect, Outcome, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
-import { createUser, refused, type FixtureUser } from "../support/fixtures.js";
+import { createUser, refusalOf, refused, type FixtureUser } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const USER = 2;
@@ -216,6 +216,43 @@ describe("MacrosService", () => {
       expect(runawaysDone).toBe(false);
       const outcomes = (await Promise.all(runaways)).map((r) => r.outcome);
       expect(outcomes).toEqual([Outcome.TIMEOUT, Outcome.TIMEOUT]);
+    });
+
+    it("limits runs to 10 per second per user and to the policy's max_runs_per_minute, RESOURCE_EXHAUSTED beyond", async () => {
+      const admin = server.client({ token: adminToken });
+      const limitedRoom = (await admin.rooms.createRoom({ name: `limited-${randomUUID().slice(0, 6)}` })).room!.roomId;
+      const runner = await createUser(server, { level: USER, roles: ["editor"], prefix: "runner" });
+      await admin.rooms.addRoomMember({ roomId: limitedRoom, userId: runner.id, role: RoomRole.EDITOR });
+      await admin.policies.updateRoomPolicy({ roomId: limitedRoom, policy: { maxRunsPerMinute: 20 } });
+      const m = (await macros(runner).updateMacros({ roomId: limitedRoom, macros: [{ name: "limited", code: trivial }] })).macros[0]!;
+      const run = () => macros(runner).runMacro({ roomId: limitedRoom, macroId: m.macroId });
+
+      // One run (which also caches the macro and its policy for a second), then 15 at once: the
+      // per-second limit lets 10 through in all (fewer only if the burst straddles a window).
+      await run();
+      const burst = await Promise.allSettled(Array.from({ length: 15 }, run));
+      const passed = 1 + burst.filter((r) => r.status === "fulfilled").length;
+      expect(passed).toBeLessThanOrEqual(10);
+      const refusal = await refusalOf(Promise.reject((burst.find((r) => r.status === "rejected") as PromiseRejectedResult).reason));
+      expect({ code: Code[refusal.code], reason: refusal.detail.reason }).toEqual({ code: "ResourceExhausted", reason: "RATE_LIMITED" });
+      expect(refusal.detail.message).toContain("per second");
+
+      // Runs refused for bursting did not spend the per-minute budget: 20 - passed remain.
+      await new Promise((r) => setTimeout(r, 1100));
+      let more = 0;
+      for (;;) {
+        const r = await refusalOf(run()).catch(() => undefined); // undefined: the run went through
+        if (r) {
+          expect({ code: Code[r.code], reason: r.detail.reason }).toEqual({ code: "ResourceExhausted", reason: "RATE_LIMITED" });
+          expect(r.detail.message).toContain("max_runs_per_minute 20");
+          expect(r.detail.retryAfter?.seconds).toBeGreaterThan(0n);
+          break;
+        }
+        more += 1;
+        if (more % 8 === 0) await new Promise((res) => setTimeout(res, 1000)); // stay under 10/s
+        if (more > 20) break;
+      }
+      expect(passed + more).toBe(20);
     });
 
     it("refuses viewers (no macros.run)", async () => {
