@@ -9,6 +9,8 @@ export interface LoadResult {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** latenciesMs are the calls' latencies, sorted. */
+  latenciesMs: number[];
 }
 
 /**
@@ -37,10 +39,50 @@ export async function drive(name: string, call: () => Promise<unknown>, opts: { 
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
+  return resultOf(name, latencies, errors, (performance.now() - started) / 1000);
+}
+
+function resultOf(name: string, latencies: number[], errors: number, seconds: number): LoadResult {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { name, calls: latencies.length, errors, seconds: elapsed, perSecond: latencies.length / elapsed, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  return { name, calls: latencies.length, errors, seconds, perSecond: latencies.length / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), latenciesMs: latencies };
+}
+
+/** Workload is one thing to measure in alternating rounds; setup/teardown run around each of its rounds, unmeasured. */
+export interface Workload {
+  name: string;
+  call: () => Promise<unknown>;
+  concurrency?: number;
+  setup?: () => void | Promise<void>;
+  teardown?: () => void | Promise<void>;
+}
+
+/**
+ * alternate measures workloads in turns (A B A B ...) for `rounds` rounds of
+ * `seconds` each, after one unmeasured warm-up round of each, and merges each
+ * workload's rounds into one result. Two workloads compared this way share the
+ * machine's slow and fast moments, so their ratio is far steadier than that
+ * of two back-to-back runs on a shared machine.
+ */
+export async function alternate(workloads: Workload[], opts: { rounds?: number; seconds?: number } = {}): Promise<LoadResult[]> {
+  const rounds = opts.rounds ?? 3;
+  const seconds = opts.seconds ?? 2;
+  const measured = workloads.map(() => ({ latencies: [] as number[], errors: 0, seconds: 0 }));
+  for (let round = -1; round < rounds; round++) {
+    for (const [i, w] of workloads.entries()) {
+      await w.setup?.();
+      try {
+        const r = await drive(w.name, w.call, { seconds: round < 0 ? 1 : seconds, concurrency: w.concurrency, warmupSeconds: round < 0 ? 1 : 0.2 });
+        if (round < 0) continue;
+        measured[i]!.latencies.push(...r.latenciesMs);
+        measured[i]!.errors += r.errors;
+        measured[i]!.seconds += r.seconds;
+      } finally {
+        await w.teardown?.();
+      }
+    }
+  }
+  return workloads.map((w, i) => resultOf(w.name, measured[i]!.latencies, measured[i]!.errors, measured[i]!.seconds));
 }
 
 /** table prints results as a fixed-width table. */

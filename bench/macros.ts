@@ -6,13 +6,17 @@
  *  3. the no-op method's p99 while two runaway macros run beside it, versus
  *     idle (target ≤ 1.3×).
  *
- * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_CONCURRENCY)
+ * Each comparison alternates its two workloads (A B A B A B, after a warm-up
+ * round of each), so both see the same moments of a shared machine.
+ *
+ * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY)
  */
 import { getQuickJS } from "quickjs-emscripten";
-import { drive, headline, table } from "./lib.js";
+import { alternate, headline, table } from "./lib.js";
 import { startBenchServer } from "./server.js";
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 // 1. Fresh context + tiny eval, in-process.
@@ -46,18 +50,40 @@ try {
     })
   ).macros;
 
-  const noop = await drive("GetJwks (no-op)", () => client.auth.getJwks({}), { seconds, concurrency });
-  const run = await drive("RunMacro (trivial)", () => client.macros.runMacro({ roomId, macroId: trivial!.macroId }), { seconds, concurrency });
-  const idle = await drive("no-op p99, idle", () => client.auth.getJwks({}), { seconds, concurrency: 4 });
+  const noopCall = () => client.auth.getJwks({});
+  const [noop, run] = await alternate(
+    [
+      { name: "GetJwks (no-op)", call: noopCall, concurrency },
+      { name: "RunMacro (trivial)", call: () => client.macros.runMacro({ roomId, macroId: trivial!.macroId }), concurrency },
+    ],
+    { rounds, seconds },
+  );
+  // Two callers run the runaway macro back to back during each "busy" round.
+  let runaways: Promise<void>[] = [];
   let stop = false;
-  const runaways = [0, 1].map(async () => {
-    while (!stop) await client.macros.runMacro({ roomId, macroId: runaway!.macroId }).catch(() => undefined);
-  });
-  const busy = await drive("no-op p99, 2 runaway macros running", () => client.auth.getJwks({}), { seconds, concurrency: 4 });
-  stop = true;
-  await Promise.all(runaways);
+  const [idle, busy] = await alternate(
+    [
+      { name: "no-op p99, idle", call: noopCall, concurrency: 4 },
+      {
+        name: "no-op p99, 2 runaway macros running",
+        call: noopCall,
+        concurrency: 4,
+        setup: () => {
+          stop = false;
+          runaways = [0, 1].map(async () => {
+            while (!stop) await client.macros.runMacro({ roomId, macroId: runaway!.macroId }).catch(() => undefined);
+          });
+        },
+        teardown: async () => {
+          stop = true;
+          await Promise.all(runaways);
+        },
+      },
+    ],
+    { rounds, seconds },
+  );
 
-  console.log(`bench/macros — node ${process.version}, gRPC over h2c, ${concurrency} concurrent callers, ${seconds} s per workload`);
+  console.log(`bench/macros — node ${process.version}, gRPC over h2c, ${concurrency} concurrent callers, ${rounds} alternating rounds of ${seconds} s per workload`);
   console.log(`\nfresh QuickJS runtime + context + eval "1 + 2", in-process: p50 ${contextP50.toFixed(3)} ms`);
   table("RunMacro beside the no-op method", [noop, run]);
   console.log(`\nratio RunMacro / no-op calls/s: ${(run.perSecond / noop.perSecond).toFixed(2)} (target ≥ 0.33)`);
