@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson, sanitizeText, toJsonValue, type JsonValue } from "./canonical-json.js";
-import type { AuditOutcome } from "./entities/audit-event.js";
+import type { PrimaryKeyProp } from "@mikro-orm/core";
+import type { AuditEventEntity, AuditOutcome } from "./entities/audit-event.js";
 import { InvalidDataError } from "./errors.js";
 import type { StoreEntityManager } from "./orm.js";
 import { sqlLiteral, type DirectPool, type DirectSql } from "./direct-sql.js";
@@ -36,25 +37,7 @@ export interface AuditEventInput {
  * AuditEventRecord is an event as stored: normalized, numbered and hashed. The
  * fields mean what they mean on AuditEventEntity.
  */
-export interface AuditEventRecord {
-  tenantId: string;
-  seq: number;
-  roomId: string | null;
-  actorId: string | null;
-  actorName: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-  method: string | null;
-  action: string;
-  resource: string | null;
-  outcome: AuditOutcome;
-  reason: string | null;
-  details: JsonValue;
-  createdAt: Date;
-  prevHash: string;
-  hash: string;
-}
+export type AuditEventRecord = Omit<AuditEventEntity, typeof PrimaryKeyProp | "details"> & { details: JsonValue };
 
 /** AuditChainReport is the answer of verifyAuditChain. */
 export interface AuditChainReport {
@@ -122,26 +105,16 @@ export async function appendAuditEvents(em: StoreEntityManager, events: readonly
   const { tenantId, drafts } = draftsOfOneTenant(events);
   const heads = (await em.execute(lockHeadSql("?", "?"), [tenantId, GENESIS_HASH])) as HeadRow[];
   const records = chainAfter(heads[0]!, drafts);
-  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::timestamptz, ?, ?)";
+  const row = `(${storedColumns.map(([, type]) => `?::${type}`).join(", ")})`;
   const last = records[records.length - 1]!;
   await em.execute(
     `with appended as (
-       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
-         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
+       insert into audit_events (${columnList})
        values ${records.map(() => row).join(", ")}
        returning seq)
      update audit_heads set last_seq = ?, last_hash = ?
        where tenant_id = ? and (select count(*) from appended) = ?`,
-    [
-      ...records.flatMap((r) => [
-        r.tenantId, r.seq, r.roomId, r.actorId, r.actorName, r.ip, r.userAgent, r.requestId, r.method, r.action, r.resource,
-        r.outcome, r.reason, r.details === null ? null : JSON.stringify(r.details), r.createdAt.toISOString(), r.prevHash, r.hash,
-      ]),
-      last.seq,
-      last.hash,
-      tenantId,
-      records.length,
-    ],
+    [...records.flatMap(storedValues), last.seq, last.hash, tenantId, records.length],
   );
   return records;
 }
@@ -192,39 +165,18 @@ export async function appendAuditEventsDirect(sql: DirectSql, events: readonly A
   const heads = await sql.query<HeadRow>({ name: "gatehouse_audit_lock_head", text: lockHeadSql("$1", "$2"), values: [tenantId, GENESIS_HASH] });
   const records = chainAfter(heads[0]!, drafts);
   const last = records[records.length - 1]!;
-  const column = <K extends keyof AuditEventRecord>(key: K) => records.map((r) => r[key]);
+  const values = records.map(storedValues);
+  const arrays = storedColumns.map((_, i) => values.map((v) => v[i] ?? null));
+  const after = storedColumns.length; // $1..$17 are the column arrays
   await sql.query({
     name: "gatehouse_audit_append",
     text: `with appended as (
-       insert into audit_events (tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id,
-         method, action, resource, outcome, reason, details, created_at, prev_hash, hash)
-       select $1::uuid, e.* from unnest($2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
-         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::timestamptz[], $16::text[], $17::text[]) as e
+       insert into audit_events (${columnList})
+       select * from unnest(${storedColumns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")})
        returning seq)
-     update audit_heads set last_seq = $18, last_hash = $19
-       where tenant_id = $1 and (select count(*) from appended) = $20`,
-    values: [
-      tenantId,
-      column("seq"),
-      column("roomId"),
-      column("actorId"),
-      column("actorName"),
-      column("ip"),
-      column("userAgent"),
-      column("requestId"),
-      column("method"),
-      column("action"),
-      column("resource"),
-      column("outcome"),
-      column("reason"),
-      records.map((r) => (r.details === null ? null : JSON.stringify(r.details))),
-      records.map((r) => r.createdAt.toISOString()),
-      column("prevHash"),
-      column("hash"),
-      last.seq,
-      last.hash,
-      records.length,
-    ],
+     update audit_heads set last_seq = $${after + 1}, last_hash = $${after + 2}
+       where tenant_id = $${after + 3} and (select count(*) from appended) = $${after + 4}`,
+    values: [...arrays, last.seq, last.hash, tenantId, records.length],
   });
   return records;
 }
@@ -235,8 +187,36 @@ export interface ChainHead {
   hash: string;
 }
 
-const columns =
-  "tenant_id, seq, room_id, actor_id, actor_name, ip, user_agent, request_id, method, action, resource, outcome, reason, details, created_at, prev_hash, hash";
+/** storedColumns are audit_events' columns in insert order, with their SQL types. */
+const storedColumns = [
+  ["tenant_id", "uuid"],
+  ["seq", "bigint"],
+  ["room_id", "uuid"],
+  ["actor_id", "uuid"],
+  ["actor_name", "text"],
+  ["ip", "text"],
+  ["user_agent", "text"],
+  ["request_id", "text"],
+  ["method", "text"],
+  ["action", "text"],
+  ["resource", "text"],
+  ["outcome", "text"],
+  ["reason", "text"],
+  ["details", "jsonb"],
+  ["created_at", "timestamptz"],
+  ["prev_hash", "text"],
+  ["hash", "text"],
+] as const;
+
+const columnList = storedColumns.map(([name]) => name).join(", ");
+
+/** storedValues is a record's values in storedColumns order, as the driver sends them. */
+function storedValues(r: AuditEventRecord): Array<string | number | null> {
+  return [
+    r.tenantId, r.seq, r.roomId, r.actorId, r.actorName, r.ip, r.userAgent, r.requestId, r.method, r.action, r.resource,
+    r.outcome, r.reason, r.details === null ? null : JSON.stringify(r.details), r.createdAt.toISOString(), r.prevHash, r.hash,
+  ];
+}
 
 /**
  * appendAuditEventsAfterHead appends events of one tenant in ONE round trip,
@@ -255,34 +235,14 @@ export async function appendAuditEventsAfterHead(
   const { tenantId, drafts } = draftsOfOneTenant(events);
   const records = chainAfter({ last_seq: expected.seq, last_hash: expected.hash }, drafts);
   const last = records[records.length - 1]!;
-  const rows = records.map((r) =>
-    [
-      sqlLiteral(r.tenantId, "uuid"),
-      sqlLiteral(r.seq, "bigint"),
-      sqlLiteral(r.roomId, "uuid"),
-      sqlLiteral(r.actorId, "uuid"),
-      sqlLiteral(r.actorName, "text"),
-      sqlLiteral(r.ip, "text"),
-      sqlLiteral(r.userAgent, "text"),
-      sqlLiteral(r.requestId, "text"),
-      sqlLiteral(r.method, "text"),
-      sqlLiteral(r.action, "text"),
-      sqlLiteral(r.resource, "text"),
-      sqlLiteral(r.outcome, "text"),
-      sqlLiteral(r.reason, "text"),
-      sqlLiteral(r.details === null ? null : JSON.stringify(r.details), "jsonb"),
-      sqlLiteral(r.createdAt.toISOString(), "timestamptz"),
-      sqlLiteral(r.prevHash, "text"),
-      sqlLiteral(r.hash, "text"),
-    ].join(", "),
-  );
+  const rows = records.map((r) => storedValues(r).map((value, i) => sqlLiteral(value, storedColumns[i]![1])).join(", "));
   const [inserted] = await pool.script(tenantId, [
     `with head as (
        update audit_heads set last_seq = ${sqlLiteral(last.seq)}, last_hash = ${sqlLiteral(last.hash)}
         where tenant_id = ${sqlLiteral(tenantId, "uuid")} and last_seq = ${sqlLiteral(expected.seq)} and last_hash = ${sqlLiteral(expected.hash)}
         returning tenant_id)
-     insert into audit_events (${columns})
-     select v.* from (values (${rows.join("), (")})) as v (${columns})
+     insert into audit_events (${columnList})
+     select v.* from (values (${rows.join("), (")})) as v (${columnList})
       where exists (select 1 from head)`,
   ]);
   if (inserted === records.length) return records;
