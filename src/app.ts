@@ -61,7 +61,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pgdata`,
       logger: { debug: (m) => logger.debug(m), info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     }));
-  const redis = config.redisUrls.length > 0 ? createRedisNodes(config.redisUrls, config.redisKeyPrefix, logger) : undefined;
+  const redis = config.redisUrls.length > 0 ? createRedisNodes(config.redisUrls, logger) : undefined;
   const bus = redis ? createRedisBus(redis, config.redisKeyPrefix, logger) : createLocalBus();
   const limiters = createLimiterFactory(redis, config.redisKeyPrefix);
   const quorum = redis ? Math.floor(redis.clients.length / 2) + 1 : 0;

@@ -17,7 +17,7 @@ export interface RedisNodes {
 }
 
 /** createRedisNodes connects to every URL; reconnects are automatic and endless. */
-export function createRedisNodes(urls: string[], keyPrefix: string, logger: Logger): RedisNodes {
+export function createRedisNodes(urls: string[], logger: Logger): RedisNodes {
   const make = (url: string, autoPipelining: boolean): Redis => {
     const client = new Redis(url, {
       lazyConnect: false,
@@ -44,7 +44,6 @@ export function createRedisNodes(urls: string[], keyPrefix: string, logger: Logg
   const clients = urls.map((url) => make(url, true));
   const primary = clients[0]!;
   const subscriber = make(urls[0]!, false);
-  void keyPrefix;
   return {
     clients,
     primary,

@@ -18,7 +18,7 @@ const proxies: TcpProxy[] = [];
 const logger = createLogger("silent");
 
 function open(url: string, prefix: string): { nodes: RedisNodes; bus: Bus } {
-  const nodes = createRedisNodes([url], prefix, logger);
+  const nodes = createRedisNodes([url], logger);
   const bus = createRedisBus(nodes, prefix, logger);
   opened.push({ nodes, bus });
   return { nodes, bus };
