@@ -1,33 +1,8 @@
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
-import { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
-import { LocksService } from "../../gen/gatehouse/v1/locks_pb.js";
-import { MacrosService } from "../../gen/gatehouse/v1/macros_pb.js";
-import { PoliciesService } from "../../gen/gatehouse/v1/policies_pb.js";
-import { ReposService } from "../../gen/gatehouse/v1/repos_pb.js";
-import { RolesService } from "../../gen/gatehouse/v1/roles_pb.js";
-import { RoomsService } from "../../gen/gatehouse/v1/rooms_pb.js";
-import { RulesService } from "../../gen/gatehouse/v1/rules_pb.js";
-import { TenantsService } from "../../gen/gatehouse/v1/tenants_pb.js";
-import { UsersService } from "../../gen/gatehouse/v1/users_pb.js";
+import { serviceClients, type GatehouseClient } from "./service-clients.js";
 
-/** GatehouseClient holds one typed client per Gatehouse service. */
-export interface GatehouseClient {
-  auth: Client<typeof AuthService>;
-  users: Client<typeof UsersService>;
-  roles: Client<typeof RolesService>;
-  tenants: Client<typeof TenantsService>;
-  rooms: Client<typeof RoomsService>;
-  policies: Client<typeof PoliciesService>;
-  rules: Client<typeof RulesService>;
-  macros: Client<typeof MacrosService>;
-  repos: Client<typeof ReposService>;
-  locks: Client<typeof LocksService>;
-  audit: Client<typeof AuditService>;
-  /** transport is the underlying transport (for other clients on the same connection). */
-  transport: Transport;
-}
+export type { GatehouseClient };
 
 /** GatehouseClientOptions configure createGatehouseClient. */
 export interface GatehouseClientOptions {
@@ -65,20 +40,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
       : protocol === "grpc-web"
         ? createGrpcWebTransport({ baseUrl: options.baseUrl, httpVersion: options.httpVersion ?? "2", interceptors })
         : createConnectTransport({ baseUrl: options.baseUrl, httpVersion: options.httpVersion ?? "2", interceptors });
-  return {
-    auth: createClient(AuthService, transport),
-    users: createClient(UsersService, transport),
-    roles: createClient(RolesService, transport),
-    tenants: createClient(TenantsService, transport),
-    rooms: createClient(RoomsService, transport),
-    policies: createClient(PoliciesService, transport),
-    rules: createClient(RulesService, transport),
-    macros: createClient(MacrosService, transport),
-    repos: createClient(ReposService, transport),
-    locks: createClient(LocksService, transport),
-    audit: createClient(AuditService, transport),
-    transport,
-  };
+  return serviceClients(transport);
 }
 
 /** TokenSource logs in once and keeps a fresh access token, refreshing before expiry. */

@@ -1,19 +1,8 @@
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuditService } from "../../../gen/gatehouse/v1/audit_pb.js";
-import { AuthService } from "../../../gen/gatehouse/v1/auth_pb.js";
 import { ErrorDetailSchema, type ErrorDetail } from "../../../gen/gatehouse/v1/common_pb.js";
-import { LocksService } from "../../../gen/gatehouse/v1/locks_pb.js";
-import { MacrosService } from "../../../gen/gatehouse/v1/macros_pb.js";
-import { PoliciesService } from "../../../gen/gatehouse/v1/policies_pb.js";
-import { ReposService } from "../../../gen/gatehouse/v1/repos_pb.js";
-import { RolesService } from "../../../gen/gatehouse/v1/roles_pb.js";
-import { RoomsService } from "../../../gen/gatehouse/v1/rooms_pb.js";
-import { RulesService } from "../../../gen/gatehouse/v1/rules_pb.js";
-import { TenantsService } from "../../../gen/gatehouse/v1/tenants_pb.js";
-import { UsersService } from "../../../gen/gatehouse/v1/users_pb.js";
 import { csrfCookie, readCookie } from "../../auth/cookies.js";
-import type { GatehouseClient } from "../../client/index.js";
+import { serviceClients, type GatehouseClient } from "../../client/service-clients.js";
 
 /** Api is the console's set of typed clients (the same shape as the service-to-service client). */
 export type Api = GatehouseClient;
@@ -46,20 +35,7 @@ export function createApi(options: { baseUrl?: string; onSessionLost?: () => voi
     interceptors: [csrf],
     fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: "same-origin" }),
   });
-  return {
-    auth: createClient(AuthService, transport),
-    users: createClient(UsersService, transport),
-    roles: createClient(RolesService, transport),
-    tenants: createClient(TenantsService, transport),
-    rooms: createClient(RoomsService, transport),
-    policies: createClient(PoliciesService, transport),
-    rules: createClient(RulesService, transport),
-    macros: createClient(MacrosService, transport),
-    repos: createClient(ReposService, transport),
-    locks: createClient(LocksService, transport),
-    audit: createClient(AuditService, transport),
-    transport,
-  };
+  return serviceClients(transport);
 }
 
 /** Failure is a failed call, decoded: its code name, our ErrorDetail (if any) and a readable message. */
