@@ -7,10 +7,10 @@ import type { TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
 import { FetchLimitError, guardedFetch, type GuardedFetchOptions } from "../../src/net/guarded-fetch.js";
 import type { ResolvedAddress } from "../../src/net/url-guard.js";
 import { startConnectionCounter, type ConnectionCounter } from "../support/git-server.js";
+import { domainRefusal } from "../support/refusals.js";
 
 interface Seen {
   method: string;
@@ -39,16 +39,6 @@ function recording(routes: Record<string, Handler>, seen: Seen[]) {
       else res.writeHead(404).end("no");
     });
   };
-}
-
-async function caught(call: Promise<unknown>): Promise<DomainError> {
-  try {
-    await call;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error("expected a refusal");
 }
 
 describe("guardedFetch", () => {
@@ -125,17 +115,17 @@ describe("guardedFetch", () => {
   });
 
   it("caps the response size (declared or streamed)", async () => {
-    const declared = await caught(guardedFetch(`http://${hostPort}/big`, {}, options()));
+    const declared = await domainRefusal(guardedFetch(`http://${hostPort}/big`, {}, options()));
     expect(declared).toBeInstanceOf(FetchLimitError);
     expect((declared as FetchLimitError).limit).toBe("bytes");
     expect(declared.kind).toBe("invalid_argument");
-    const streamed = await caught(guardedFetch(`http://${hostPort}/big-chunked`, {}, options()));
+    const streamed = await domainRefusal(guardedFetch(`http://${hostPort}/big-chunked`, {}, options()));
     expect((streamed as FetchLimitError).limit).toBe("bytes");
   });
 
   it("caps the time", async () => {
     const started = Date.now();
-    const err = await caught(guardedFetch(`http://${hostPort}/slow`, {}, options({ timeoutMs: 200 })));
+    const err = await domainRefusal(guardedFetch(`http://${hostPort}/slow`, {}, options({ timeoutMs: 200 })));
     expect((err as FetchLimitError).limit).toBe("time");
     expect(err.kind).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(2000);
@@ -146,7 +136,7 @@ describe("guardedFetch", () => {
     expect(res.body.toString()).toBe("hello");
     expect(res.redirects).toBe(1);
     expect(res.url).toBe(`http://${hostPort}/hello`);
-    const err = await caught(guardedFetch(`http://${hostPort}/redirect-loop`, {}, options()));
+    const err = await domainRefusal(guardedFetch(`http://${hostPort}/redirect-loop`, {}, options()));
     expect((err as FetchLimitError).limit).toBe("redirects");
   });
 
@@ -180,13 +170,13 @@ describe("guardedFetch", () => {
   it.each(["/redirect-loopback", "/redirect-localhost", "/redirect-decimal"])("checks the redirect of %s again and refuses it before connecting", async (path) => {
     const before = counter.connections;
     const resolve = async (): Promise<ResolvedAddress[]> => [{ address: "127.0.0.1", family: 4 }];
-    const err = await caught(guardedFetch(`http://${hostPort}${path}`, {}, options({ allowedHosts: [hostPort, "*:*"], resolve })));
+    const err = await domainRefusal(guardedFetch(`http://${hostPort}${path}`, {}, options({ allowedHosts: [hostPort, "*:*"], resolve })));
     expect({ kind: err.kind, reason: err.reason }).toEqual({ kind: "permission_denied", reason: "NETWORK_NOT_ALLOWED" });
     expect(counter.connections).toBe(before);
   });
 
   it("refuses a redirect to file:// with INVALID_ARGUMENT", async () => {
-    const err = await caught(guardedFetch(`http://${hostPort}/redirect-file`, {}, options()));
+    const err = await domainRefusal(guardedFetch(`http://${hostPort}/redirect-file`, {}, options()));
     expect({ kind: err.kind, field: err.facts.field }).toEqual({ kind: "invalid_argument", field: "url" });
   });
 
@@ -204,7 +194,7 @@ describe("guardedFetch", () => {
     () => "file:///etc/passwd",
   ])("refuses %s before any connection", async (urlOf) => {
     const before = counter.connections;
-    const err = await caught(guardedFetch(urlOf(counter.port), {}, options({ allowedHosts: ["*", "*:*"] })));
+    const err = await domainRefusal(guardedFetch(urlOf(counter.port), {}, options({ allowedHosts: ["*", "*:*"] })));
     expect(["permission_denied", "invalid_argument"]).toContain(err.kind);
     expect(counter.connections).toBe(before);
   });
@@ -213,7 +203,7 @@ describe("guardedFetch", () => {
     const closed = http.createServer();
     const closedPort = await listen(closed);
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const err = await caught(guardedFetch(`http://127.0.0.1:${closedPort}/`, {}, options({ allowedHosts: [`127.0.0.1:${closedPort}`] })));
+    const err = await domainRefusal(guardedFetch(`http://127.0.0.1:${closedPort}/`, {}, options({ allowedHosts: [`127.0.0.1:${closedPort}`] })));
     expect(err.kind).toBe("unavailable");
   });
 });
@@ -260,11 +250,11 @@ describe.skipIf(!hasOpenssl)("guardedFetch over https", () => {
   });
 
   it("refuses a certificate for another name, and an untrusted one", async () => {
-    const other = await caught(
+    const other = await domainRefusal(
       guardedFetch(`https://other.pinned.test:${port}/hello`, {}, { allowedHosts: [`other.pinned.test:${port}`], maxBytes: 1024, timeoutMs: 2000, maxRedirects: 0, resolve, ca: cert }),
     );
     expect(other.kind).toBe("unavailable");
-    const untrusted = await caught(
+    const untrusted = await domainRefusal(
       guardedFetch(`https://git.pinned.test:${port}/hello`, {}, { allowedHosts: [`git.pinned.test:${port}`], maxBytes: 1024, timeoutMs: 2000, maxRedirects: 0, resolve }),
     );
     expect(untrusted.kind).toBe("unavailable");

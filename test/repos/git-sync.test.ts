@@ -3,20 +3,10 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
 import { FetchLimitError } from "../../src/net/guarded-fetch.js";
 import { fetchRepoFiles, type FetchRepoOptions } from "../../src/repos/git-sync.js";
 import { startConnectionCounter, startGitServer, type ConnectionCounter, type GitServer, type TestRepo } from "../support/git-server.js";
-
-async function caught(call: Promise<unknown>): Promise<DomainError> {
-  try {
-    await call;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error("expected a refusal");
-}
+import { domainRefusal } from "../support/refusals.js";
 
 describe("fetchRepoFiles", () => {
   let server: GitServer;
@@ -73,26 +63,26 @@ describe("fetchRepoFiles", () => {
   });
 
   it("refuses a ref or a path that is not there (INVALID_ARGUMENT naming it), and leaves no folder behind", async () => {
-    expect((await caught(fetchOf({ ref: "no-such-branch" }))).facts.field).toBe("ref");
-    expect((await caught(fetchOf({ path: "nowhere" }))).facts.field).toBe("path");
-    expect((await caught(fetchOf({ path: "top.js" }))).facts.field).toBe("path");
+    expect((await domainRefusal(fetchOf({ ref: "no-such-branch" }))).facts.field).toBe("ref");
+    expect((await domainRefusal(fetchOf({ path: "nowhere" }))).facts.field).toBe("path");
+    expect((await domainRefusal(fetchOf({ path: "top.js" }))).facts.field).toBe("path");
     expect(readdirSync(tempRoot)).toEqual([]);
   });
 
   it("refuses an empty repository and a URL that is no repository", async () => {
     const empty = await server.createRepo("empty");
-    expect((await caught(fetchOf({ url: empty.url }))).kind).toBe("invalid_argument");
-    const missing = await caught(fetchOf({ url: `${server.base}/missing.git` }));
+    expect((await domainRefusal(fetchOf({ url: empty.url }))).kind).toBe("invalid_argument");
+    const missing = await domainRefusal(fetchOf({ url: `${server.base}/missing.git` }));
     expect({ kind: missing.kind, field: missing.facts.field }).toEqual({ kind: "invalid_argument", field: "url" });
   });
 
   it("caps the number of files", async () => {
-    const err = await caught(fetchOf({ limits: { maxFiles: 2 } }));
+    const err = await domainRefusal(fetchOf({ limits: { maxFiles: 2 } }));
     expect({ kind: err.kind, field: err.facts.field }).toEqual({ kind: "invalid_argument", field: "path" });
   });
 
   it("caps each file's size, naming the file", async () => {
-    const err = await caught(fetchOf({ path: "macros", limits: { maxFileBytes: 60 } }));
+    const err = await domainRefusal(fetchOf({ path: "macros", limits: { maxFileBytes: 60 } }));
     expect(err.kind).toBe("invalid_argument");
     expect(err.facts.attemptedValue).toBe("macros/sum.js");
     expect(err.facts.violations?.[0]).toMatchObject({ file: "macros/sum.js", rule: "too-large" });
@@ -101,10 +91,10 @@ describe("fetchRepoFiles", () => {
   it("caps the pack, and any object in it", async () => {
     const big = await server.createRepo("big");
     await big.commit({ "a.js": "export default function () {}\n", "blob.bin": randomBytes(300 * 1024) });
-    const pack = await caught(fetchOf({ url: big.url, limits: { maxPackBytes: 200 * 1024 } }));
+    const pack = await domainRefusal(fetchOf({ url: big.url, limits: { maxPackBytes: 200 * 1024 } }));
     expect(pack).toBeInstanceOf(FetchLimitError);
     expect((pack as FetchLimitError).limit).toBe("bytes");
-    const object = await caught(fetchOf({ url: big.url, limits: { maxObjectBytes: 100 * 1024 } }));
+    const object = await domainRefusal(fetchOf({ url: big.url, limits: { maxObjectBytes: 100 * 1024 } }));
     expect(object.message).toContain("too large");
     expect(readdirSync(tempRoot)).toEqual([]);
   });
@@ -112,7 +102,7 @@ describe("fetchRepoFiles", () => {
   it("refuses a redirect to a refused address before connecting to it", async () => {
     server.redirects.set("/macros.git/info/refs", `http://127.0.0.1:${counter.port}/macros.git/info/refs?service=git-upload-pack`);
     try {
-      const err = await caught(fetchOf({ policy: { allowedHosts: [server.hostPort, "*:*"] } }));
+      const err = await domainRefusal(fetchOf({ policy: { allowedHosts: [server.hostPort, "*:*"] } }));
       expect({ kind: err.kind, reason: err.reason }).toEqual({ kind: "permission_denied", reason: "NETWORK_NOT_ALLOWED" });
       expect(counter.connections).toBe(0);
     } finally {
@@ -122,7 +112,7 @@ describe("fetchRepoFiles", () => {
 
   it("refuses a URL the guard refuses before any request", async () => {
     const before = server.requests;
-    const err = await caught(fetchOf({ url: `http://127.0.0.1:${server.port}/macros.git`, policy: { allowedHosts: ["*:*"] } }));
+    const err = await domainRefusal(fetchOf({ url: `http://127.0.0.1:${server.port}/macros.git`, policy: { allowedHosts: ["*:*"] } }));
     expect(err.reason).toBe("NETWORK_NOT_ALLOWED");
     expect(server.requests).toBe(before);
   });
@@ -130,7 +120,7 @@ describe("fetchRepoFiles", () => {
   it("gives up after the time limit", async () => {
     server.delayMs = 500;
     try {
-      const err = await caught(fetchOf({ limits: { timeoutMs: 200 } }));
+      const err = await domainRefusal(fetchOf({ limits: { timeoutMs: 200 } }));
       expect(err.kind).toBe("unavailable");
     } finally {
       server.delayMs = 0;

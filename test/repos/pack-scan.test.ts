@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../src/domain/errors.js";
 import { extractPack, scanPack, type PackLimits } from "../../src/repos/pack-scan.js";
+import { domainRefusalOf } from "../support/refusals.js";
 
 const limits: PackLimits = { maxObjects: 100, maxObjectBytes: 1024 * 1024, maxInflatedBytes: 4 * 1024 * 1024 };
 
@@ -45,16 +45,6 @@ function pack(objects: Array<{ type: number; size?: number; content: Buffer; pre
   return Buffer.concat(parts);
 }
 
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error("expected a refusal");
-}
-
 describe("scanPack", () => {
   it("passes a pack git made", () => {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-pack-"));
@@ -80,38 +70,38 @@ describe("scanPack", () => {
   it("refuses a compression bomb by its declared size, without inflating it", () => {
     const bomb = pack([{ type: 3, content: Buffer.alloc(8 * 1024 * 1024) }]);
     expect(bomb.length).toBeLessThan(20_000);
-    const err = refusal(() => scanPack(bomb, limits));
+    const err = domainRefusalOf(() => scanPack(bomb, limits));
     expect({ kind: err.kind, field: err.facts.field }).toEqual({ kind: "invalid_argument", field: "url" });
     expect(err.message).toContain("too large");
   });
 
   it("refuses an object that inflates to more than it declares", () => {
-    const err = refusal(() => scanPack(pack([{ type: 3, size: 10, content: Buffer.alloc(100_000) }]), limits));
+    const err = domainRefusalOf(() => scanPack(pack([{ type: 3, size: 10, content: Buffer.alloc(100_000) }]), limits));
     expect(err.message).toContain("malformed");
   });
 
   it("refuses a delta whose target is too large", () => {
     const delta = Buffer.concat([varint(10), varint(64 * 1024 * 1024), Buffer.from([0x90, 0x10])]);
-    const err = refusal(() => scanPack(pack([{ type: 3, content: Buffer.from("0123456789") }, { type: 7, content: delta, prefix: Buffer.alloc(20) }]), limits));
+    const err = domainRefusalOf(() => scanPack(pack([{ type: 3, content: Buffer.from("0123456789") }, { type: 7, content: delta, prefix: Buffer.alloc(20) }]), limits));
     expect(err.message).toContain("too large");
   });
 
   it("refuses a pack whose objects add up past the inflated cap", () => {
     const blob = Buffer.alloc(900 * 1024, 1);
-    const err = refusal(() => scanPack(pack([1, 2, 3, 4, 5].map(() => ({ type: 3, content: blob }))), limits));
+    const err = domainRefusalOf(() => scanPack(pack([1, 2, 3, 4, 5].map(() => ({ type: 3, content: blob }))), limits));
     expect(err.message).toContain("once unpacked");
   });
 
   it("refuses more objects than the limit", () => {
-    const err = refusal(() => scanPack(pack([{ type: 3, content: Buffer.from("x") }]), { ...limits, maxObjects: 0 }));
+    const err = domainRefusalOf(() => scanPack(pack([{ type: 3, content: Buffer.from("x") }]), { ...limits, maxObjects: 0 }));
     expect(err.message).toContain("objects");
   });
 
   it("refuses truncated and foreign data", () => {
     const whole = pack([{ type: 3, content: Buffer.from("hello world") }]);
-    expect(refusal(() => scanPack(whole.subarray(0, 20), limits)).message).toContain("malformed");
-    expect(refusal(() => scanPack(Buffer.alloc(64), limits)).message).toContain("malformed");
-    expect(refusal(() => scanPack(pack([{ type: 5, content: Buffer.from("x") }]), limits)).message).toContain("malformed");
+    expect(domainRefusalOf(() => scanPack(whole.subarray(0, 20), limits)).message).toContain("malformed");
+    expect(domainRefusalOf(() => scanPack(Buffer.alloc(64), limits)).message).toContain("malformed");
+    expect(domainRefusalOf(() => scanPack(pack([{ type: 5, content: Buffer.from("x") }]), limits)).message).toContain("malformed");
   });
 });
 
@@ -137,12 +127,12 @@ describe("extractPack", () => {
   });
 
   it("refuses data that are no pkt-lines (as the git client would)", () => {
-    expect(refusal(() => extractPack(Buffer.concat([pkt("NAK\n"), data]))).message).toContain("malformed");
-    expect(refusal(() => extractPack(Buffer.concat([pkt("NAK\n"), Buffer.from("0003")]))).message).toContain("malformed");
+    expect(domainRefusalOf(() => extractPack(Buffer.concat([pkt("NAK\n"), data]))).message).toContain("malformed");
+    expect(domainRefusalOf(() => extractPack(Buffer.concat([pkt("NAK\n"), Buffer.from("0003")]))).message).toContain("malformed");
   });
 
   it("turns a side-band error into UNAVAILABLE", () => {
-    const err = refusal(() => extractPack(Buffer.concat([pkt("NAK\n"), pkt(Buffer.concat([Buffer.from([3]), Buffer.from("fatal: out of memory")]))])));
+    const err = domainRefusalOf(() => extractPack(Buffer.concat([pkt("NAK\n"), pkt(Buffer.concat([Buffer.from([3]), Buffer.from("fatal: out of memory")]))])));
     expect(err.kind).toBe("unavailable");
   });
 

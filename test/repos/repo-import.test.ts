@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { hostModules } from "../../src/domain/policy.js";
 import { macroNameOf, planImport, type ExistingMacro } from "../../src/repos/repo-import.js";
 import { checkRef, normalizePath, normalizeRepoUrl } from "../../src/repos/repo-settings.js";
-import { DomainError } from "../../src/domain/errors.js";
+import { domainRefusalOf } from "../support/refusals.js";
 
 const repoId = "11111111-1111-4111-8111-111111111111";
 const otherRepo = "22222222-2222-4222-8222-222222222222";
@@ -82,31 +82,21 @@ describe("planImport", () => {
   });
 });
 
-function refusal(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    return err as DomainError;
-  }
-  throw new Error("expected a refusal");
-}
-
 describe("repo settings", () => {
   const policy = { allowedHosts: ["git.example.com"] };
 
   it("normalizes the URL and refuses queries, fragments and other schemes", () => {
     expect(normalizeRepoUrl(" https://git.example.com/a/b.git/ ", policy)).toBe("https://git.example.com/a/b.git");
-    expect(refusal(() => normalizeRepoUrl("https://git.example.com/a.git?x=1", policy)).facts.field).toBe("url");
-    expect(refusal(() => normalizeRepoUrl("https://git.example.com/a.git#frag", policy)).facts.field).toBe("url");
-    expect(refusal(() => normalizeRepoUrl("ssh://git.example.com/a.git", policy)).kind).toBe("invalid_argument");
-    expect(refusal(() => normalizeRepoUrl("", policy)).facts.field).toBe("url");
+    expect(domainRefusalOf(() => normalizeRepoUrl("https://git.example.com/a.git?x=1", policy)).facts.field).toBe("url");
+    expect(domainRefusalOf(() => normalizeRepoUrl("https://git.example.com/a.git#frag", policy)).facts.field).toBe("url");
+    expect(domainRefusalOf(() => normalizeRepoUrl("ssh://git.example.com/a.git", policy)).kind).toBe("invalid_argument");
+    expect(domainRefusalOf(() => normalizeRepoUrl("", policy)).facts.field).toBe("url");
   });
 
   it("accepts branch and tag names and refuses malformed refs", () => {
     for (const ref of ["", "main", "release/1.2", "v1.0.0", "refs/heads/main", "feature_x+y"]) expect(checkRef(ref)).toBe(ref);
     for (const ref of ["-x", "a..b", ".hidden", "a/.b", "x.lock", "a//b", "a b", "a~1", "a^", "a:b", "x".repeat(201), "HEAD@{1}"]) {
-      expect(refusal(() => checkRef(ref)).facts.field).toBe("ref");
+      expect(domainRefusalOf(() => checkRef(ref)).facts.field).toBe("ref");
     }
   });
 
@@ -114,6 +104,6 @@ describe("repo settings", () => {
     expect(normalizePath("/macros/")).toBe("macros");
     expect(normalizePath("src/macros")).toBe("src/macros");
     expect(normalizePath("")).toBe("");
-    for (const path of ["..", "a/../b", "./a", "a//b", ".git", "a b", "a\\b"]) expect(refusal(() => normalizePath(path)).facts.field).toBe("path");
+    for (const path of ["..", "a/../b", "./a", "a//b", ".git", "a b", "a\\b"]) expect(domainRefusalOf(() => normalizePath(path)).facts.field).toBe("path");
   });
 });

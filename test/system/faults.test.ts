@@ -18,6 +18,7 @@ import { startReplicas, type ReplicaSet } from "../support/replicas.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { codeOf } from "../support/refusals.js";
 
 /**
  * Faults: parts of the system fail under a running service. Each test
@@ -40,15 +41,6 @@ async function waitForHealth(baseUrl: string, want: HealthCheckResponse_ServingS
     await sleep(50);
   }
   throw new Error(`health stayed ${HealthCheckResponse_ServingStatus[last!]}, wanted ${HealthCheckResponse_ServingStatus[want]}`);
-}
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
 }
 
 async function chainVerifies(db: Database, tenantId: string): Promise<number> {

@@ -17,6 +17,7 @@ import { grpcFrame, postH1, protoField, rawGrpc, varint } from "../support/raw-r
 import { startTestServer, type TestServer } from "../support/server.js";
 import { createFuzzer, snapshotTenant } from "../support/fuzz-messages.js";
 import { verifyAuditChain } from "../../src/store/audit-writer.js";
+import { codeOf } from "../support/refusals.js";
 
 /**
  * Hostile input: whatever a client sends, the answer is a clean error code
@@ -25,15 +26,6 @@ import { verifyAuditChain } from "../../src/store/audit-writer.js";
  */
 
 type AnyClient = Record<string, (req: object, options?: object) => Promise<unknown>>;
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 /** connectJson are the headers of a Connect-protocol JSON call. */
 const connectJson = { "content-type": "application/json", "connect-protocol-version": "1" };

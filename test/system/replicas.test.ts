@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema, Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { refused } from "../support/fixtures.js";
 import { startReplicas, type Replica, type ReplicaSet } from "../support/replicas.js";
+import { codeOf } from "../support/refusals.js";
 
 /**
  * Three real server processes on one Postgres and the three Redis nodes
@@ -46,15 +47,6 @@ function report(what: string, elapsed: number[], replicas: readonly Replica[], c
       const warnings = replica.output().split("\n").filter((line) => /"level":(40|50|60)/.test(line));
       console.log(`${replica.name} warnings:\n${warnings.slice(-20).join("\n")}`);
     }
-  }
-}
-
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
   }
 }
 
