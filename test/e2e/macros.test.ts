@@ -235,7 +235,7 @@ describe("MacrosService", () => {
       expect(passed).toBeLessThanOrEqual(10);
       const refusal = await refusalOf(Promise.reject((burst.find((r) => r.status === "rejected") as PromiseRejectedResult).reason));
       expect({ code: Code[refusal.code], reason: refusal.detail.reason }).toEqual({ code: "ResourceExhausted", reason: "RATE_LIMITED" });
-      expect(refusal.detail.message).toContain("per second");
+      expect(refusal.detail.layer).toBe("10 per second per user");
 
       // Runs refused for bursting did not spend the per-minute budget: 20 - passed remain.
       await new Promise((r) => setTimeout(r, 1100));
@@ -244,7 +244,7 @@ describe("MacrosService", () => {
         const r = await refusalOf(run()).catch(() => undefined); // undefined: the run went through
         if (r) {
           expect({ code: Code[r.code], reason: r.detail.reason }).toEqual({ code: "ResourceExhausted", reason: "RATE_LIMITED" });
-          expect(r.detail.message).toContain("max_runs_per_minute 20");
+          expect(r.detail.layer).toBe("max_runs_per_minute 20");
           expect(r.detail.retryAfter?.seconds).toBeGreaterThan(0n);
           break;
         }
