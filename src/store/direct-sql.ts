@@ -61,8 +61,11 @@ export interface DirectPoolOptions {
 export function createDirectPool(url: string, options: DirectPoolOptions = {}): DirectPool {
   const max = options.max ?? 2;
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000, keepAlive: true });
-  // An idle connection that dies emits here; the pool drops it. Without a listener the process would crash.
+  // A connection that dies emits "error": on the pool while idle (the pool then
+  // drops it), on the client itself while checked out. Either, unheard, would
+  // crash the process; the work that used it fails through its query instead.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
 
   const attempt = async <T>(tenant: string, fn: (sql: DirectSql) => Promise<T>): Promise<{ value: T } | { retry: unknown }> => {
     const client = await pool.connect();
