@@ -9,11 +9,11 @@
  * Each comparison alternates its two workloads (A B A B A B, after a warm-up
  * round of each), so both see the same moments of a shared machine.
  *
- * The sandbox pool has its default size unless BENCH_WORKERS is
- * set; beside the runaways, two nice-19 shell loops are measured the same way
+ * The sandbox pool has its default size and nice value unless BENCH_WORKERS
+ * or BENCH_NICE are set; beside the runaways, two nice-19 shell loops are measured the same way
  * as a reference for what any two spinning threads cost this machine.
  *
- * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_WORKERS)
+ * Run: node --import tsx bench/macros.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_WORKERS, BENCH_NICE)
  */
 import { getQuickJS } from "quickjs-emscripten";
 import { alternate, headline, table } from "./lib.js";
@@ -44,7 +44,12 @@ const contextP50 = samples[Math.floor(samples.length / 2)]!;
 
 // The pool as configured by default, unless BENCH_WORKERS says otherwise.
 const workers = Number(process.env.BENCH_WORKERS ?? loadConfig({}).sandboxWorkers);
-const server = await startBenchServer({ GATEHOUSE_RUNS_PER_SECOND: "1000000", GATEHOUSE_SANDBOX_WORKERS: String(workers) });
+const nice = Number(process.env.BENCH_NICE ?? loadConfig({}).sandboxWorkerNice);
+const server = await startBenchServer({
+  GATEHOUSE_RUNS_PER_SECOND: "1000000",
+  GATEHOUSE_SANDBOX_WORKERS: String(workers),
+  GATEHOUSE_SANDBOX_WORKER_NICE: String(nice),
+});
 try {
   const client = server.client(server.adminToken);
   await client.policies.updateGlobalPolicy({ policy: { maxRunsPerMinute: 10_000_000, timeoutMs: 1000 } });
@@ -106,7 +111,7 @@ try {
     { rounds, seconds },
   );
 
-  console.log(`bench/macros — node ${process.version}, ${availableParallelism()} cores, ${workers} sandbox workers, gRPC over h2c, ${concurrency} concurrent callers, ${rounds} alternating rounds of ${seconds} s per workload`);
+  console.log(`bench/macros — node ${process.version}, ${availableParallelism()} cores, ${workers} sandbox workers at nice ${nice}, gRPC over h2c, ${concurrency} concurrent callers, ${rounds} alternating rounds of ${seconds} s per workload`);
   console.log(`\nfresh QuickJS runtime + context + eval "1 + 2", in-process: p50 ${contextP50.toFixed(3)} ms`);
   table("RunMacro beside the no-op method", [noop, run]);
   console.log(`\nratio RunMacro / no-op calls/s: ${(run.perSecond / noop.perSecond).toFixed(2)} (target ≥ 0.33)`);
@@ -121,7 +126,7 @@ try {
     busy.p99Ms / idle.p99Ms,
     "×",
     "≤ 1.3",
-    `${idle.p99Ms.toFixed(2)} → ${busy.p99Ms.toFixed(2)} ms, ${workers} worker(s); 2 shell loops: ${(shellLoops.p99Ms / idle.p99Ms).toFixed(2)}×`,
+    `${idle.p99Ms.toFixed(2)} → ${busy.p99Ms.toFixed(2)} ms, ${workers} worker(s) at nice ${nice}; 2 shell loops: ${(shellLoops.p99Ms / idle.p99Ms).toFixed(2)}×`,
     busy.p99Ms / idle.p99Ms <= 1.3,
   );
 } finally {

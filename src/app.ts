@@ -85,7 +85,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing })
     : createMemoryLockManager({ fencing });
   const macroCache = createMacroCache(bus);
-  const sandbox = createSandboxPool({ size: config.sandboxWorkers, logger });
+  const sandbox = createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger });
   const deps: Deps = {
     config,
     logger,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { SANDBOX_WORKER_NICE } from "./sandbox/limits.js";
 
 /** defaultConsoleDir is where the console is built (`npm start` builds it first): dist/console in the package. */
 export const defaultConsoleDir = fileURLToPath(new URL("../dist/console", import.meta.url));
@@ -48,6 +49,8 @@ export interface Config {
   runsPerSecond: number;
   /** sandboxWorkers is the macro worker-thread pool size. */
   sandboxWorkers: number;
+  /** sandboxWorkerNice is the nice value of the macro worker threads (0 = as the event loop). */
+  sandboxWorkerNice: number;
   secureCookies: boolean;
   /** consoleDir holds the built admin console served at /console/ (see src/console/build.ts). */
   consoleDir: string;
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     lockMinTtlSeconds: int("LOCK_MIN_TTL_SECONDS", 600, 1, 1800),
     trustProxy: bool("TRUST_PROXY", false),
     sandboxWorkers: int("SANDBOX_WORKERS", 2, 1, 64),
+    sandboxWorkerNice: int("SANDBOX_WORKER_NICE", SANDBOX_WORKER_NICE, 0, 19),
     runsPerSecond: int("RUNS_PER_SECOND", 10, 1, 1_000_000),
     secureCookies: bool("SECURE_COOKIES", true),
     consoleDir: str("CONSOLE_DIR") ?? defaultConsoleDir,

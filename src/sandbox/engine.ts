@@ -1,4 +1,5 @@
 import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC, type QuickJSWASMModule } from "quickjs-emscripten";
+import { createPacer } from "./event-loop-pressure.js";
 import { HEAP_HEADROOM_BYTES, WASM_PAGE_BYTES, roundUpToPages } from "./limits.js";
 import { executeRun, type EngineHost } from "./macro-run.js";
 import type { EngineResult, RunJob } from "./protocol.js";
@@ -15,6 +16,8 @@ export interface SandboxEngineOptions {
   maxHeapBytes: number;
   /** maxHostPayloadBytes caps the JSON of a host call's arguments. */
   maxHostPayloadBytes: number;
+  /** eventLoopPressure is the main thread's shared busy word (see event-loop-pressure.ts); runs never pause without it. */
+  eventLoopPressure?: SharedArrayBuffer;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function createSandboxEngine(options: SandboxEngineOptions): Promis
     ceilingHit: () => refused,
   };
   let running = false;
+  const pace = createPacer(options.eventLoopPressure);
 
   return {
     module,
@@ -90,7 +94,7 @@ export async function createSandboxEngine(options: SandboxEngineOptions): Promis
       );
       refused = false;
       try {
-        return await executeRun(module, job, host, guard, options.maxHostPayloadBytes);
+        return await executeRun(module, job, host, { guard, maxHostPayloadBytes: options.maxHostPayloadBytes, pace });
       } finally {
         ceiling = maxHeapBytes;
         running = false;

@@ -7,6 +7,7 @@ import type {
   VmCallResult,
 } from "quickjs-emscripten";
 import type { HeapGuard } from "./engine.js";
+import type { Pacer } from "./event-loop-pressure.js";
 import {
   BRIDGE_GLOBAL,
   ENTRY_EXPORT,
@@ -66,14 +67,16 @@ const REFUSED_PREFIX = "gatehouse:refused#";
  * executeRun runs one job in a fresh QuickJS runtime and context of `module`, and always answers
  * (a failure of the engine itself taints it: the caller must then drop the module).
  */
-export function executeRun(
-  module: QuickJSWASMModule,
-  job: RunJob,
-  host: EngineHost,
-  guard: HeapGuard,
-  maxHostPayloadBytes: number,
-): Promise<EngineResult> {
-  return new MacroRun(module, job, host, guard, maxHostPayloadBytes).execute();
+export function executeRun(module: QuickJSWASMModule, job: RunJob, host: EngineHost, surroundings: RunSurroundings): Promise<EngineResult> {
+  return new MacroRun(module, job, host, surroundings).execute();
+}
+
+/** RunSurroundings are what a run gets from its engine besides the job and the host. */
+export interface RunSurroundings {
+  guard: HeapGuard;
+  maxHostPayloadBytes: number;
+  /** pace is called between the macro's steps; it may block to give the CPU to the event loop. */
+  pace: Pacer;
 }
 
 /**
@@ -85,8 +88,12 @@ export function executeRun(
 class MacroRun {
   private readonly limits;
   private readonly allowed: ReadonlySet<string>;
+  private readonly started: number;
   private readonly deadline: number;
   private readonly startHeap: number;
+  private readonly guard: HeapGuard;
+  private readonly maxHostPayloadBytes: number;
+  private readonly pace: Pacer;
   private readonly owned: QuickJSHandle[] = [];
   private readonly pending = new Map<number, QuickJSDeferredPromise>();
   private readonly waiting: HostCallTask[] = [];
@@ -112,13 +119,14 @@ class MacroRun {
     private readonly module: QuickJSWASMModule,
     private readonly job: RunJob,
     private readonly host: EngineHost,
-    private readonly guard: HeapGuard,
-    private readonly maxHostPayloadBytes: number,
+    surroundings: RunSurroundings,
   ) {
+    ({ guard: this.guard, maxHostPayloadBytes: this.maxHostPayloadBytes, pace: this.pace } = surroundings);
     this.limits = job.limits;
     this.allowed = new Set(job.allowedImports.filter(isHostModuleName));
-    this.deadline = Date.now() + job.limits.timeoutMs;
-    this.startHeap = guard.heapBytes();
+    this.started = Date.now();
+    this.deadline = this.started + job.limits.timeoutMs;
+    this.startHeap = this.guard.heapBytes();
   }
 
   async execute(): Promise<EngineResult> {
@@ -369,6 +377,7 @@ class MacroRun {
       this.stopWith("memory_limit", `the macro exceeded its memory limit of ${this.limits.memoryLimitBytes} bytes`);
       return true;
     }
+    this.pace(this.started);
     return false;
   }
 

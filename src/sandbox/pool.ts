@@ -2,8 +2,9 @@ import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
 import { INITIAL_HEAP_BYTES } from "./engine.js";
 import { SandboxBusyError, SandboxUnavailableError } from "./errors.js";
+import { watchEventLoopPressure, type EventLoopPressureOptions } from "./event-loop-pressure.js";
 import { isHostModuleName } from "./host-modules.js";
-import { normalizeLimits, roundUpToPages } from "./limits.js";
+import { normalizeLimits, roundUpToPages, SANDBOX_WORKER_NICE } from "./limits.js";
 import { silentLogger, type SandboxLogger } from "./logger.js";
 import type { RunJob } from "./protocol.js";
 import type { HostCall, RunOutcome, RunRequest, RunResult, SandboxPool, SandboxPoolStats } from "./types.js";
@@ -32,6 +33,13 @@ export interface SandboxPoolOptions {
   maxHostPayloadBytes?: number;
   /** workerResourceLimits bound each thread's own V8 heap and stack (default: `WORKER_RESOURCE_LIMITS`). */
   workerResourceLimits?: ResourceLimits;
+  /** workerNice is the worker threads' nice value (default SANDBOX_WORKER_NICE). */
+  workerNice?: number;
+  /**
+   * eventLoopPressure: while this thread's event loop is busy, runs that have gone on for a
+   * while pause between their steps (see event-loop-pressure.ts); `false` turns that off.
+   */
+  eventLoopPressure?: EventLoopPressureOptions | false;
   logger?: SandboxLogger;
 }
 
@@ -61,6 +69,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
   const maxRuns = options.maxRunsPerWorker ?? 10_000;
   const maxHostPayloadBytes = options.maxHostPayloadBytes ?? MIB;
   const logger = options.logger ?? silentLogger;
+  const pressure = options.eventLoopPressure === false ? undefined : watchEventLoopPressure(options.eventLoopPressure);
 
   const workers = new Set<WorkerHandle>();
   const queue: Queued[] = [];
@@ -86,7 +95,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
   function spawn(): void {
     if (closed) return;
     const handle = new WorkerHandle({
-      worker: { maxHeapBytes, maxHostPayloadBytes },
+      worker: { maxHeapBytes, maxHostPayloadBytes, nice: options.workerNice ?? SANDBOX_WORKER_NICE, eventLoopPressure: pressure?.buffer },
       resourceLimits: options.workerResourceLimits,
       graceMs,
       recycleHeapBytes,
@@ -145,6 +154,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       if (!handle) return;
       const item = queue.shift()!;
       item.signal?.removeEventListener("abort", item.onAbort);
+      const release = pressure?.hold();
       const running = handle.run(item.job, item.hostCall, item.signal).then(
         (result) => {
           runs[result.outcome] += 1;
@@ -154,6 +164,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       );
       inFlight.add(running);
       void running.finally(() => {
+        release?.();
         inFlight.delete(running);
         dispatch();
       });
@@ -237,6 +248,7 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       for (const item of queue.splice(0)) settleQueued(item, () => item.reject(error));
       await Promise.allSettled([...inFlight]);
       await Promise.allSettled([...workers].map((w) => w.retire()));
+      pressure?.close();
     },
   };
 }

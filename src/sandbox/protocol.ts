@@ -11,6 +11,10 @@ export interface WorkerOptions {
   maxHeapBytes: number;
   /** maxHostPayloadBytes caps the JSON of a host call's arguments. */
   maxHostPayloadBytes: number;
+  /** nice is the worker thread's nice value (0–19; Linux gives each thread its own). */
+  nice: number;
+  /** eventLoopPressure is the main thread's shared busy word; runs give way while it says busy. */
+  eventLoopPressure?: SharedArrayBuffer;
 }
 
 /** RunJob is everything a worker needs for one run. */

@@ -10,11 +10,12 @@ import type { FromWorker, HostReply, ToWorker, WorkerOptions } from "./protocol.
 const port = parentPort;
 if (!port) throw new Error("sandbox worker: must run in a worker thread");
 const options = workerData as WorkerOptions;
-// On Linux a thread has its own nice value: lowering this worker's priority
-// keeps a runaway macro from taking CPU away from the event loop that serves
-// everyone else. Best effort: not every platform allows it.
+// On Linux a thread has its own nice value. By default the worker keeps the
+// event loop's (0): runs give way to a busy loop through the event-loop
+// pressure word instead, because a niced worker starves whenever other
+// processes keep the cores busy. Best effort: not every platform allows it.
 try {
-  setPriority(19);
+  if (options.nice !== 0) setPriority(options.nice);
 } catch {
   // ignore
 }

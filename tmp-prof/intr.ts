@@ -1,0 +1,12 @@
+import { getQuickJS } from "quickjs-emscripten";
+const q = await getQuickJS();
+const rt = q.newRuntime();
+let n = 0; const end = Date.now() + 1000;
+rt.setInterruptHandler(() => { n++; return Date.now() > end; });
+const ctx = rt.newContext();
+const r = ctx.evalCode("let a=0; while(true){a++}");
+console.log("interrupt calls per second (loop):", n);
+n = 0; const end2 = Date.now() + 1000;
+rt.setInterruptHandler(() => { n++; return Date.now() > end2; });
+ctx.evalCode("const k=[]; while(true){ k.push({a:1}); if (k.length>100000) k.length=0 }");
+console.log("interrupt calls per second (alloc):", n);
