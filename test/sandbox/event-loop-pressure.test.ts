@@ -1,17 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPacer, watchEventLoopPressure, type EventLoopPressure } from "../../src/sandbox/event-loop-pressure.js";
+import { spinEventLoop } from "./helpers.js";
 
-/** spin keeps this thread's event loop busy for `ms`, in synchronous stretches between which timers run. */
-async function spin(ms: number): Promise<void> {
+/** spin keeps this thread's event loop busy for `ms`. */
+function spin(ms: number): Promise<void> {
   const end = performance.now() + ms;
-  while (performance.now() < end) {
-    const stretch = performance.now() + 10;
-    while (performance.now() < stretch) {
-      // busy
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  return spinEventLoop(() => performance.now() >= end);
 }
 
 const watches: EventLoopPressure[] = [];

@@ -64,3 +64,14 @@ export async function whenIdle(pool: SandboxPool, timeoutMs = 20_000): Promise<v
 export function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** spinEventLoop keeps this thread's event loop busy until `done`, in 10 ms stretches between which timers and messages run. */
+export async function spinEventLoop(done: () => boolean): Promise<void> {
+  while (!done()) {
+    const stretch = performance.now() + 10;
+    while (performance.now() < stretch) {
+      // busy
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -9,7 +9,7 @@ import {
   SandboxUnavailableError,
   type SandboxPool,
 } from "../../src/sandbox/index.js";
-import { request, whenIdle } from "./helpers.js";
+import { request, spinEventLoop, whenIdle } from "./helpers.js";
 
 const LOOP = `export default function () { while (true) {} }`;
 /** NATIVE_STALL is one long native operation the interrupt handler cannot reach (about 2 s here). */
@@ -192,16 +192,6 @@ describe("pool: runaway macros do not slow anything else", () => {
 describe("pool: sharing the CPU", () => {
   /** COUNTER counts loop turns for 300 ms of wall time: how much CPU the run got. */
   const COUNTER = `export default function () { let n = 0; const end = Date.now() + 300; while (Date.now() < end) n++; return n; }`;
-  /** spin keeps this thread's event loop busy until `done`, in stretches between which timers and messages run. */
-  const spinUntil = async (done: () => boolean) => {
-    while (!done()) {
-      const stretch = performance.now() + 10;
-      while (performance.now() < stretch) {
-        // busy
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
 
   it("pauses a long run while the event loop is busy, and lets it run flat out while the loop is idle", async () => {
     const pool = newPool({ size: 1 });
@@ -209,7 +199,7 @@ describe("pool: sharing the CPU", () => {
     const idle = (await pool.run(request(COUNTER))).output as number;
     let finished = false;
     const running = pool.run(request(COUNTER)).finally(() => (finished = true));
-    await spinUntil(() => finished);
+    await spinEventLoop(() => finished);
     const busy = (await running).output as number;
     console.log(`loop turns in 300 ms: event loop idle ${idle}, event loop busy ${busy} (${((busy / idle) * 100).toFixed(0)}%)`);
     // Pausing 2 ms after each half millisecond of running leaves a run about a fifth of the CPU.
