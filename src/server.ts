@@ -8,6 +8,7 @@ import { kRequestInfo } from "./context.js";
 import { applyCors } from "./http/cors.js";
 import { createListener, type Listener } from "./http/listener.js";
 import { createExtraRoutes } from "./http/extra-routes.js";
+import { discardAbandonedBody } from "./http/unread-body.js";
 import { answerMalformedRequestsAsInvalid } from "./http/malformed-requests.js";
 import { createInterceptors } from "./interceptors/index.js";
 import { registerRoutes } from "./routes.js";
@@ -71,8 +72,10 @@ export function createServer(deps: Deps): Server {
     },
     fallback: (req, res) => extra(req, res as Res),
   });
+  const unreadBodyLimits = { maxBytes: 4 * config.readMaxBytes, maxMs: 10_000 };
   const handler = (req: Req, res: Res) => {
     res.setHeader("x-content-type-options", "nosniff");
+    if (req.httpVersionMajor === 1) discardAbandonedBody(req as http.IncomingMessage, unreadBodyLimits);
     if (applyCors(config.corsOrigins, req, res)) return;
     connectHandler(req as never, res as never);
   };

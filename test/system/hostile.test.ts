@@ -84,6 +84,75 @@ describe("hostile input", () => {
       }
     });
 
+    /** rawH1 opens a plain TCP connection to the server for hand-written HTTP/1.1. */
+    const rawH1 = () => {
+      const url = new URL(server.baseUrl);
+      const socket = net.connect(Number(url.port), url.hostname);
+      const state = { received: "" };
+      socket.on("data", (chunk: Buffer) => (state.received += chunk.toString("latin1")));
+      const gone = new Promise<string>((resolve) => {
+        socket.on("error", (e: NodeJS.ErrnoException) => resolve(`connection error ${e.code}`));
+        socket.on("close", () => resolve("connection closed"));
+      });
+      /** within waits for `done`, failing if the connection ends first or after `ms`. */
+      const within = async (what: string, done: () => boolean, ms = 10_000) => {
+        const deadline = Date.now() + ms;
+        while (!done()) {
+          const ended = await Promise.race([gone, new Promise<undefined>((r) => setTimeout(r, 20))]);
+          if (ended) throw new Error(`${ended} while waiting for ${what}; received ${JSON.stringify(state.received.slice(0, 300))}`);
+          if (Date.now() > deadline) throw new Error(`no ${what} after ${ms} ms; received ${JSON.stringify(state.received.slice(0, 300))}`);
+        }
+      };
+      /** sendChunked writes a chunked Login body of `bytes` with backpressure; answers how it ended. */
+      const sendChunkedLogin = async (bytes: number): Promise<string> => {
+        const piece = Buffer.alloc(256 * 1024, 0x20);
+        const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]);
+        socket.write(
+          `POST /gatehouse.v1.AuthService/Login HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n` +
+            `connect-protocol-version: 1\r\ntransfer-encoding: chunked\r\n\r\n`,
+        );
+        for (let sent = 0; sent < bytes; sent += piece.length) {
+          if (!socket.write(chunk)) {
+            const ended = await Promise.race([gone, new Promise<undefined>((r) => socket.once("drain", () => r(undefined)))]);
+            if (ended) return ended;
+          }
+        }
+        socket.write("0\r\n\r\n");
+        return "sent";
+      };
+      return { socket, state, gone, within, sendChunkedLogin, host: url.host };
+    };
+
+    it("lets an HTTP/1.1 client still sending a refused body read its answer, and keeps its connection", async () => {
+      // A chunked body (no declared length) is read up to the limit and refused there. The
+      // client is still writing then; the server had stopped reading, the client blocked, and
+      // the connection was reset seconds later: ECONNRESET instead of RESOURCE_EXHAUSTED.
+      const h1 = rawH1();
+      try {
+        expect(await h1.sendChunkedLogin(2 * server.config.readMaxBytes)).toBe("sent");
+        await h1.within("the refusal", () => h1.state.received.includes("resource_exhausted"));
+        expect(h1.state.received).toMatch(/^HTTP\/1\.1 429 /);
+        h1.socket.write(
+          `POST /gatehouse.v1.AuthService/GetJwks HTTP/1.1\r\nhost: ${h1.host}\r\ncontent-type: application/json\r\n` +
+            `connect-protocol-version: 1\r\ncontent-length: 2\r\n\r\n{}`,
+        );
+        await h1.within("the second answer on the same connection", () => /HTTP\/1\.1 200 [^]*"keys"/.test(h1.state.received));
+      } finally {
+        h1.socket.destroy();
+      }
+    });
+
+    it("reads no more than four times the limit of a refused body before cutting the connection", async () => {
+      const h1 = rawH1();
+      try {
+        const ended = await h1.sendChunkedLogin(8 * server.config.readMaxBytes);
+        expect(ended).toMatch(/^connection (closed|error)/);
+        expect(h1.state.received).toMatch(/^HTTP\/1\.1 429 [^]*resource_exhausted/);
+      } finally {
+        h1.socket.destroy();
+      }
+    });
+
     it("refuses a frame that declares 4 GiB at once, without waiting for the bytes", async () => {
       const started = performance.now();
       const answer = await rawGrpc(server.baseUrl, "/gatehouse.v1.AuthService/Login", grpcFrame(Buffer.alloc(16), 0, 0xffffffff), bearer());
