@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { refusedStreamIsUnavailable } from "./refused-stream.js";
 import { serviceClients, type GatehouseClient } from "./service-clients.js";
 
 export type { GatehouseClient };
@@ -32,7 +33,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     for (const [k, v] of Object.entries(options.headers ?? {})) req.header.set(k, v);
     return next(req);
   };
-  const interceptors = [auth, ...(options.interceptors ?? [])];
+  const interceptors = [refusedStreamIsUnavailable, auth, ...(options.interceptors ?? [])];
   const protocol = options.protocol ?? "grpc";
   const transport =
     protocol === "grpc"
