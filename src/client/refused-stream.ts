@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { errorChain } from "../domain/error-chain.js";
 
 /**
  * A server shutting down refuses the streams opened after its GOAWAY with
@@ -11,13 +12,9 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 /** isRefusedStream tells whether an error (or one of its causes) is a stream the server refused. */
 export function isRefusedStream(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
-    const code = (current as Error & { code?: unknown }).code;
-    if (code === "ERR_HTTP2_STREAM_ERROR" && current.message.includes("NGHTTP2_REFUSED_STREAM")) return true;
-  }
-  return false;
+  return errorChain(error).some(
+    (e) => (e as Error & { code?: unknown }).code === "ERR_HTTP2_STREAM_ERROR" && e.message.includes("NGHTTP2_REFUSED_STREAM"),
+  );
 }
 
 /** refusedStreamIsUnavailable answers UNAVAILABLE for a unary call whose stream the server refused. */

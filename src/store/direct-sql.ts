@@ -83,7 +83,7 @@ export function createDirectPool(url: string, options: DirectPoolOptions = {}): 
       if (!broken) await client.query("rollback").catch(() => undefined);
       client.release(broken ? (error as Error) : undefined);
       if (!begun && broken) return { retry: error };
-      throw mapDriverError(error);
+      throw error;
     }
   };
 

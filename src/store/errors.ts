@@ -7,6 +7,8 @@
  * UNAVAILABLE, ...). Messages never carry SQL or values, only the constraint name.
  */
 
+import { errorChain } from "../domain/error-chain.js";
+
 /**
  * StoreErrorKind names each domain error class, for switch statements that
  * prefer a string to `instanceof`.
@@ -153,9 +155,7 @@ export const APPEND_ONLY_SQLSTATE = "GH001";
  * are recognised too.
  */
 export function classifyDriverError(error: unknown): StoreError | undefined {
-  const seen = new Set<unknown>();
-  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
+  for (const current of errorChain(error)) {
     if (current instanceof StoreError) {
       return current;
     }
@@ -196,9 +196,7 @@ const brokenConnectionMessages = [
  * so work that had not started yet may be retried at once on another.
  */
 export function isBrokenConnectionError(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
-    seen.add(current);
+  for (const current of errorChain(error)) {
     const code = (current as Error & DriverErrorFields).code;
     if (typeof code === "string" && brokenConnectionCodes.has(code)) return true;
     if (brokenConnectionMessages.some((re) => re.test(current.message))) return true;
