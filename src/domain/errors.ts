@@ -1,3 +1,28 @@
+import { ErrorReason } from "../../gen/gatehouse/v1/common_pb.js";
+
+/**
+ * Reason is every reason the server may give: the names of the proto enum
+ * gatehouse.v1.ErrorReason without its `ERROR_REASON_` prefix. A reason that
+ * is not in the enum (and so not documented there) does not compile; to add
+ * one, add a documented value to ErrorReason in common.proto and regenerate.
+ */
+export type Reason = Exclude<keyof typeof ErrorReason, "UNSPECIFIED">;
+
+/**
+ * reasonCode answers the ErrorReason value of a reason word (`LOCKED` →
+ * ErrorReason.LOCKED); UNSPECIFIED for the empty string or a word that is not
+ * in the vocabulary (an audit row written before it existed).
+ */
+export function reasonCode(reason: string): ErrorReason {
+  if (!isReason(reason)) return ErrorReason.UNSPECIFIED;
+  return ErrorReason[reason];
+}
+
+/** isReason answers whether `word` is in the ErrorReason vocabulary. */
+export function isReason(word: string): word is Reason {
+  return word !== "UNSPECIFIED" && typeof (ErrorReason as unknown as Record<string, unknown>)[word] === "number";
+}
+
 /**
  * ErrorKind is the class of a domain failure; the error interceptor maps each
  * kind to one Connect code (DESIGN.md §3). Domain code never imports Connect.
@@ -35,8 +60,8 @@ export interface ErrorFacts {
 export class DomainError extends Error {
   constructor(
     readonly kind: ErrorKind,
-    /** reason is a stable UPPER_SNAKE_CASE word clients may branch on. */
-    readonly reason: string,
+    /** reason is a stable word from the ErrorReason vocabulary that clients may branch on. */
+    readonly reason: Reason,
     message: string,
     readonly facts: ErrorFacts = {},
   ) {
@@ -56,7 +81,7 @@ export function invalidArgument(field: string, message: string, attemptedValue?:
 }
 
 /** permissionDenied builds a PERMISSION_DENIED error with its reason. */
-export function permissionDenied(reason: string, message: string, facts: ErrorFacts = {}): DomainError {
+export function permissionDenied(reason: Reason, message: string, facts: ErrorFacts = {}): DomainError {
   return new DomainError("permission_denied", reason, message, facts);
 }
 

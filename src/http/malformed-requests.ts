@@ -1,10 +1,10 @@
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, type UniversalHandler, type UniversalServerRequest, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
+import { errorDetail } from "../interceptors/errors.js";
 
 /**
  * connect-es decodes a request message before any interceptor runs, and
@@ -21,7 +21,7 @@ const parsePrefix = "parse binary: ";
 function malformedMessage(libraryMessage: string): ConnectError {
   const message = `malformed request message: ${libraryMessage.slice(parsePrefix.length, parsePrefix.length + 200)}`;
   return new ConnectError(message, Code.InvalidArgument, undefined, [
-    { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason: "MALFORMED_MESSAGE", message }) },
+    { desc: ErrorDetailSchema, value: errorDetail("MALFORMED_MESSAGE", message) },
   ]);
 }
 

@@ -4,7 +4,7 @@ import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
-import { toConnectError } from "./errors.js";
+import { reasonOfCode, toConnectError } from "./errors.js";
 
 /** AuditOutcome is the outcome column of an audit record. */
 export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED";
@@ -118,7 +118,7 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
       // The record's reason is the ErrorDetail reason clients see (audit.proto);
       // the safe message goes into details. Internal errors say nothing more.
       const internal = err.code === Code.Internal || err.code === Code.Unknown;
-      const reason = internal ? "INTERNAL" : (err.findDetails(ErrorDetailSchema)[0]?.reason ?? Code[err.code] ?? "UNKNOWN");
+      const reason = internal ? "INTERNAL" : (err.findDetails(ErrorDetailSchema)[0]?.reason ?? reasonOfCode(err.code));
       if (!internal) note.details = { ...note.details, error: err.rawMessage.slice(0, 512) };
       if (deniedCodes.has(err.code)) {
         await write("DENIED", reason);

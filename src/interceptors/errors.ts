@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ErrorDetailSchema, LockHolderSchema, ViolationSchema } from "../../gen/gatehouse/v1/common_pb.js";
-import { DomainError, type ErrorKind } from "../domain/errors.js";
+import { ErrorDetailSchema, LockHolderSchema, ViolationSchema, type ErrorDetail } from "../../gen/gatehouse/v1/common_pb.js";
+import { DomainError, reasonCode, type ErrorKind, type Reason } from "../domain/errors.js";
 import { StoreError } from "../store/errors.js";
 
 const codeOfKind: Record<ErrorKind, Code> = {
@@ -18,17 +18,34 @@ const codeOfKind: Record<ErrorKind, Code> = {
   unimplemented: Code.Unimplemented,
 };
 
-const reasonOfCode: Partial<Record<Code, string>> = {
-  [Code.Unauthenticated]: "UNAUTHENTICATED",
-  [Code.PermissionDenied]: "PERMISSION_DENIED",
-  [Code.NotFound]: "NOT_FOUND",
-  [Code.InvalidArgument]: "INVALID_ARGUMENT",
-  [Code.ResourceExhausted]: "RESOURCE_EXHAUSTED",
-  [Code.Unavailable]: "UNAVAILABLE",
-  [Code.DeadlineExceeded]: "DEADLINE_EXCEEDED",
+const reasonOfCodes: Record<Code, Reason> = {
   [Code.Canceled]: "CANCELED",
+  [Code.Unknown]: "UNKNOWN",
+  [Code.InvalidArgument]: "INVALID_ARGUMENT",
+  [Code.DeadlineExceeded]: "DEADLINE_EXCEEDED",
+  [Code.NotFound]: "NOT_FOUND",
+  [Code.AlreadyExists]: "ALREADY_EXISTS",
+  [Code.PermissionDenied]: "PERMISSION_DENIED",
+  [Code.ResourceExhausted]: "RESOURCE_EXHAUSTED",
+  [Code.FailedPrecondition]: "FAILED_PRECONDITION",
+  [Code.Aborted]: "ABORTED",
+  [Code.OutOfRange]: "OUT_OF_RANGE",
   [Code.Unimplemented]: "UNIMPLEMENTED",
+  [Code.Internal]: "INTERNAL",
+  [Code.Unavailable]: "UNAVAILABLE",
+  [Code.DataLoss]: "DATA_LOSS",
+  [Code.Unauthenticated]: "UNAUTHENTICATED",
 };
+
+/** reasonOfCode is the generic reason of a Connect code, for errors that carry none of ours. */
+export function reasonOfCode(code: Code): Reason {
+  return reasonOfCodes[code] ?? "UNKNOWN";
+}
+
+/** errorDetail builds our ErrorDetail for a reason: `reason` and `reason_code` always agree. */
+export function errorDetail(reason: Reason, message: string): ErrorDetail {
+  return create(ErrorDetailSchema, { reason, reasonCode: reasonCode(reason), message });
+}
 
 /**
  * toConnectError turns anything thrown by a handler or interceptor into a
@@ -42,6 +59,7 @@ export function toConnectError(err: unknown): ConnectError {
     const facts = err.facts;
     const detail = create(ErrorDetailSchema, {
       reason: err.reason,
+      reasonCode: reasonCode(err.reason),
       message: err.message,
       field: facts.field ?? "",
       attemptedValue: facts.attemptedValue ?? "",
@@ -73,9 +91,9 @@ export function toConnectError(err: unknown): ConnectError {
       return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
     }
     if (err.findDetails(ErrorDetailSchema).length > 0) return err;
-    const reason = err.code === Code.ResourceExhausted && /read limit|max/i.test(err.rawMessage) ? "MESSAGE_TOO_LARGE" : reasonOfCode[err.code] ?? Code[err.code].toUpperCase();
+    const reason: Reason = err.code === Code.ResourceExhausted && /read limit|max/i.test(err.rawMessage) ? "MESSAGE_TOO_LARGE" : reasonOfCode(err.code);
     return new ConnectError(err.rawMessage, err.code, err.metadata, [
-      { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason, message: err.rawMessage }) },
+      { desc: ErrorDetailSchema, value: errorDetail(reason, err.rawMessage) },
     ], err.cause ?? err);
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);

@@ -3,7 +3,7 @@ import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/prot
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Deps } from "../deps.js";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument, reasonCode } from "../domain/errors.js";
 import { GENESIS_HASH, verifyAuditChain } from "../store/audit-writer.js";
 import { inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText } from "./support.js";
 
@@ -54,6 +54,7 @@ function eventMessage(row: EventRow): AuditEvent {
     resource: row.resource ?? "",
     outcome: outcomeOf[row.outcome] ?? AuditOutcome.UNSPECIFIED,
     reason: row.reason ?? "",
+    reasonCode: reasonCode(row.reason ?? ""),
     details: detailsOf(row.details),
     createdAt: timestampFromDate(new Date(row.created_at)),
     prevHash: row.prev_hash === GENESIS_HASH ? "" : row.prev_hash,

@@ -5,7 +5,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { Effect } from "../../gen/gatehouse/v1/common_pb.js";
 import { RuleSchema, RulesService, type Rule } from "../../gen/gatehouse/v1/rules_pb.js";
 import type { Deps } from "../deps.js";
-import { invalidArgument, notFound } from "../domain/errors.js";
+import { invalidArgument, notFound, reasonCode } from "../domain/errors.js";
 import { checkSubject, validateRule, validateRuleQuery, type RuleAction, type RuleProblem } from "../domain/rules.js";
 import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
 
@@ -202,6 +202,7 @@ export function createRulesService(deps: Deps): ServiceImpl<typeof RulesService>
         matchedRuleIds: [...decision.matchedRuleIds],
         decidingRuleIds: [...decision.decidingRuleIds],
         reason: decision.reason.toUpperCase().replaceAll("-", "_"),
+        reasonCode: reasonCode(decision.reason.toUpperCase().replaceAll("-", "_")),
       };
     },
   };

@@ -4,7 +4,7 @@ import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { UsersService } from "../../gen/gatehouse/v1/users_pb.js";
 import type { Principal } from "../context.js";
 import type { Deps } from "../deps.js";
-import { DomainError, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
+import { DomainError, invalidArgument, notFound, permissionDenied, reasonCode, type Reason } from "../domain/errors.js";
 import { usernameProblem } from "../domain/names.js";
 import { builtInRoles, checkPermissionKey } from "../domain/permissions.js";
 import { hashPassword, passwordProblem, verifyPassword } from "../auth/passwords.js";
@@ -99,7 +99,7 @@ export function roomRoleFor(permission: string): RoomRole {
 /** CheckResult is the answer to one check. */
 interface CheckResult {
   allowed: boolean;
-  reason: string;
+  reason: Reason | "";
 }
 
 /**
@@ -375,13 +375,13 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
 
     async checkPermission(req, ctx) {
       const [result] = await check(ctx, [req]);
-      return result!;
+      return { ...result!, reasonCode: reasonCode(result!.reason) };
     },
 
     async checkPermissions(req, ctx) {
       if (req.checks.length === 0 || req.checks.length > maxChecks) throw invalidArgument("checks", `must hold 1 to ${maxChecks} checks`, String(req.checks.length));
       const results = await check(ctx, req.checks);
-      return { results: results.map((r, i) => ({ ...r, permission: req.checks[i]!.permission })) };
+      return { results: results.map((r, i) => ({ ...r, reasonCode: reasonCode(r.reason), permission: req.checks[i]!.permission })) };
     },
   };
 }

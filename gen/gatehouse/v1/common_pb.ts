@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/common.proto.
  */
 export const file_gatehouse_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvY29tbW9uLnByb3RvEgxnYXRlaG91c2UudjEiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAkitAQKBlBvbGljeRIXCgp0aW1lb3V0X21zGAEgASgNSACIAQESHwoSbWVtb3J5X2xpbWl0X2J5dGVzGAIgASgNSAGIAQESHAoPbWF4X3N0YWNrX2J5dGVzGAMgASgNSAKIAQESHQoQbWF4X291dHB1dF9ieXRlcxgEIAEoDUgDiAEBEhsKDm1heF9ob3N0X2NhbGxzGAUgASgNSASIAQESHAoPbmV0d29ya19lbmFibGVkGAYgASgISAWIAQESLwoNYWxsb3dlZF9ob3N0cxgHIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EjEKD2FsbG93ZWRfaW1wb3J0cxgIIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EiAKE21heF9ydW5zX3Blcl9taW51dGUYCSABKA1IBogBARIeChFhbGxvd19yb29tX3Rva2VucxgKIAEoCEgHiAEBEi4KEG92ZXJyaWRlX2NlaWxpbmcYCyABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5Qg0KC190aW1lb3V0X21zQhUKE19tZW1vcnlfbGltaXRfYnl0ZXNCEgoQX21heF9zdGFja19ieXRlc0ITChFfbWF4X291dHB1dF9ieXRlc0IRCg9fbWF4X2hvc3RfY2FsbHNCEgoQX25ldHdvcmtfZW5hYmxlZEIWChRfbWF4X3J1bnNfcGVyX21pbnV0ZUIUChJfYWxsb3dfcm9vbV90b2tlbnMiZAoKTG9ja0hvbGRlchIRCglob2xkZXJfaWQYASABKAkSEwoLaG9sZGVyX25hbWUYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoJVmlvbGF0aW9uEgwKBGxpbmUYASABKA0SDgoGY29sdW1uGAIgASgNEg8KB21lc3NhZ2UYAyABKAkSDAoEZmlsZRgEIAEoCRIMCgRydWxlGAUgASgJIqgCCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoGaG9sZGVyGAMgASgLMhguZ2F0ZWhvdXNlLnYxLkxvY2tIb2xkZXISDQoFZmllbGQYBCABKAkSFwoPYXR0ZW1wdGVkX3ZhbHVlGAUgASgJEhQKDHBhcmVudF92YWx1ZRgGIAEoCRINCgVsYXllchgHIAEoCRIQCghydWxlX2lkcxgIIAMoCRISCgpwZXJtaXNzaW9uGAkgASgJEisKCnZpb2xhdGlvbnMYCiADKAsyFy5nYXRlaG91c2UudjEuVmlvbGF0aW9uEg8KB21lc3NhZ2UYCyABKAkqcwoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIPCgtMRVZFTF9HVUVTVBABEg4KCkxFVkVMX1VTRVIQAhIPCgtMRVZFTF9BRE1JThADEg0KCUxFVkVMX0dPRBAEEhIKDkxFVkVMX1NVUEVSR09EEAUqZgoIUm9vbVJvbGUSGQoVUk9PTV9ST0xFX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9ST0xFX1ZJRVdFUhABEhQKEFJPT01fUk9MRV9FRElUT1IQAhITCg9ST09NX1JPTEVfQURNSU4QAypDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAiqiAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASDgoKT1VUQ09NRV9PSxABEhEKDU9VVENPTUVfRVJST1IQAhITCg9PVVRDT01FX1RJTUVPVVQQAxIYChRPVVRDT01FX01FTU9SWV9MSU1JVBAEEhgKFE9VVENPTUVfT1VUUFVUX0xJTUlUEAUSEgoOT1VUQ09NRV9ERU5JRUQQBmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvY29tbW9uLnByb3RvEgxnYXRlaG91c2UudjEiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAkitAQKBlBvbGljeRIXCgp0aW1lb3V0X21zGAEgASgNSACIAQESHwoSbWVtb3J5X2xpbWl0X2J5dGVzGAIgASgNSAGIAQESHAoPbWF4X3N0YWNrX2J5dGVzGAMgASgNSAKIAQESHQoQbWF4X291dHB1dF9ieXRlcxgEIAEoDUgDiAEBEhsKDm1heF9ob3N0X2NhbGxzGAUgASgNSASIAQESHAoPbmV0d29ya19lbmFibGVkGAYgASgISAWIAQESLwoNYWxsb3dlZF9ob3N0cxgHIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EjEKD2FsbG93ZWRfaW1wb3J0cxgIIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EiAKE21heF9ydW5zX3Blcl9taW51dGUYCSABKA1IBogBARIeChFhbGxvd19yb29tX3Rva2VucxgKIAEoCEgHiAEBEi4KEG92ZXJyaWRlX2NlaWxpbmcYCyABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5Qg0KC190aW1lb3V0X21zQhUKE19tZW1vcnlfbGltaXRfYnl0ZXNCEgoQX21heF9zdGFja19ieXRlc0ITChFfbWF4X291dHB1dF9ieXRlc0IRCg9fbWF4X2hvc3RfY2FsbHNCEgoQX25ldHdvcmtfZW5hYmxlZEIWChRfbWF4X3J1bnNfcGVyX21pbnV0ZUIUChJfYWxsb3dfcm9vbV90b2tlbnMiZAoKTG9ja0hvbGRlchIRCglob2xkZXJfaWQYASABKAkSEwoLaG9sZGVyX25hbWUYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoJVmlvbGF0aW9uEgwKBGxpbmUYASABKA0SDgoGY29sdW1uGAIgASgNEg8KB21lc3NhZ2UYAyABKAkSDAoEZmlsZRgEIAEoCRIMCgRydWxlGAUgASgJItgCCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoGaG9sZGVyGAMgASgLMhguZ2F0ZWhvdXNlLnYxLkxvY2tIb2xkZXISDQoFZmllbGQYBCABKAkSFwoPYXR0ZW1wdGVkX3ZhbHVlGAUgASgJEhQKDHBhcmVudF92YWx1ZRgGIAEoCRINCgVsYXllchgHIAEoCRIQCghydWxlX2lkcxgIIAMoCRISCgpwZXJtaXNzaW9uGAkgASgJEisKCnZpb2xhdGlvbnMYCiADKAsyFy5nYXRlaG91c2UudjEuVmlvbGF0aW9uEg8KB21lc3NhZ2UYCyABKAkSLgoLcmVhc29uX2NvZGUYDCABKA4yGS5nYXRlaG91c2UudjEuRXJyb3JSZWFzb24qcwoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIPCgtMRVZFTF9HVUVTVBABEg4KCkxFVkVMX1VTRVIQAhIPCgtMRVZFTF9BRE1JThADEg0KCUxFVkVMX0dPRBAEEhIKDkxFVkVMX1NVUEVSR09EEAUqZgoIUm9vbVJvbGUSGQoVUk9PTV9ST0xFX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9ST0xFX1ZJRVdFUhABEhQKEFJPT01fUk9MRV9FRElUT1IQAhITCg9ST09NX1JPTEVfQURNSU4QAypDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAiqiAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASDgoKT1VUQ09NRV9PSxABEhEKDU9VVENPTUVfRVJST1IQAhITCg9PVVRDT01FX1RJTUVPVVQQAxIYChRPVVRDT01FX01FTU9SWV9MSU1JVBAEEhgKFE9VVENPTUVfT1VUUFVUX0xJTUlUEAUSEgoOT1VUQ09NRV9ERU5JRUQQBirgDAoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocRVJST1JfUkVBU09OX1VOQVVUSEVOVElDQVRFRBABEiQKIEVSUk9SX1JFQVNPTl9JTlZBTElEX0NSRURFTlRJQUxTEAISJQohRVJST1JfUkVBU09OX1JFRlJFU0hfVE9LRU5fUkVVU0VEEAMSIwofRVJST1JfUkVBU09OX0lOVkFMSURfUk9PTV9UT0tFThAEEh4KGkVSUk9SX1JFQVNPTl9DU1JGX1JFUVVJUkVEEAUSIgoeRVJST1JfUkVBU09OX1BFUk1JU1NJT05fREVOSUVEEAYSHgoaRVJST1JfUkVBU09OX0xFVkVMX1RPT19MT1cQBxIjCh9FUlJPUl9SRUFTT05fUk9PTV9ST0xFX1JFUVVJUkVEEAgSHwobRVJST1JfUkVBU09OX05PX0FDQ0VTU19SVUxFEAkSJQohRVJST1JfUkVBU09OX1BMQVRGT1JNX1RFTkFOVF9PTkxZEAoSJQohRVJST1JfUkVBU09OX1JPT01fVE9LRU5TX0RJU0FCTEVEEAsSJAogRVJST1JfUkVBU09OX05FVFdPUktfTk9UX0FMTE9XRUQQDBIcChhFUlJPUl9SRUFTT05fUlVMRV9ERU5JRUQQDRIhCh1FUlJPUl9SRUFTT05fSU5WQUxJRF9BUkdVTUVOVBAOEiIKHkVSUk9SX1JFQVNPTl9NQUxGT1JNRURfTUVTU0FHRRAPEh8KG0VSUk9SX1JFQVNPTl9QT0xJQ1lfTE9PU0VOUxAQEh4KGkVSUk9SX1JFQVNPTl9BU1RfVklPTEFUSU9OEBESIgoeRVJST1JfUkVBU09OX01FU1NBR0VfVE9PX0xBUkdFEBISGgoWRVJST1JfUkVBU09OX05PVF9GT1VORBATEh8KG0VSUk9SX1JFQVNPTl9BTFJFQURZX0VYSVNUUxAUEh4KGkVSUk9SX1JFQVNPTl9CVUlMVF9JTl9ST0xFEBUSIAocRVJST1JfUkVBU09OX0xBU1RfUk9PTV9BRE1JThAWEhcKE0VSUk9SX1JFQVNPTl9MT0NLRUQQFxIeChpFUlJPUl9SRUFTT05fTE9DS19SRVFVSVJFRBAYEiQKIEVSUk9SX1JFQVNPTl9TVEFMRV9GRU5DSU5HX1RPS0VOEBkSIQodRVJST1JfUkVBU09OX1ZFUlNJT05fQ09ORkxJQ1QQGhIZChVFUlJPUl9SRUFTT05fQ09ORkxJQ1QQGxIdChlFUlJPUl9SRUFTT05fUkFURV9MSU1JVEVEEBwSHQoZRVJST1JfUkVBU09OX0xPR0lOX0xPQ0tFRBAdEiIKHkVSUk9SX1JFQVNPTl9BVVRIX1JBVEVfTElNSVRFRBAeEhsKF0VSUk9SX1JFQVNPTl9MT0NLX1FVT1RBEB8SIwofRVJST1JfUkVBU09OX1JFU09VUkNFX0VYSEFVU1RFRBAgEhwKGEVSUk9SX1JFQVNPTl9VTkFWQUlMQUJMRRAhEiIKHkVSUk9SX1JFQVNPTl9ERUFETElORV9FWENFRURFRBAiEhkKFUVSUk9SX1JFQVNPTl9DQU5DRUxFRBAjEh4KGkVSUk9SX1JFQVNPTl9VTklNUExFTUVOVEVEECQSJAogRVJST1JfUkVBU09OX0ZBSUxFRF9QUkVDT05ESVRJT04QJRIYChRFUlJPUl9SRUFTT05fQUJPUlRFRBAmEh0KGUVSUk9SX1JFQVNPTl9PVVRfT0ZfUkFOR0UQJxIaChZFUlJPUl9SRUFTT05fREFUQV9MT1NTECgSGQoVRVJST1JfUkVBU09OX0lOVEVSTkFMECkSGAoURVJST1JfUkVBU09OX1VOS05PV04QKhIeChpFUlJPUl9SRUFTT05fVVNFUl9ESVNBQkxFRBArEiMKH0VSUk9SX1JFQVNPTl9VTktOT1dOX1BFUk1JU1NJT04QLBIfChtFUlJPUl9SRUFTT05fREVOSUVEX0JZX1JVTEUQLRIkCiBFUlJPUl9SRUFTT05fQUxMT1dFRF9CWV9CQVNFTElORRAuEiAKHEVSUk9SX1JFQVNPTl9BTExPV0VEX0JZX1JVTEUQLxIcChhFUlJPUl9SRUFTT05fTk9UX0FMTE9XRUQQMGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * StringList is a list whose absence differs from emptiness (policy lists).
@@ -216,18 +216,16 @@ export const ViolationSchema: GenMessage<Violation> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_common, 3);
 
 /**
- * ErrorDetail is attached to every Gatehouse error. Clients read `reason`
- * (a stable UPPER_SNAKE_CASE word) and the fields that go with it.
+ * ErrorDetail is attached to every Gatehouse error. Clients read `reason_code`
+ * (or `reason`, the same value as a stable UPPER_SNAKE_CASE word) and the
+ * fields that go with it.
  *
  * @generated from message gatehouse.v1.ErrorDetail
  */
 export type ErrorDetail = Message<"gatehouse.v1.ErrorDetail"> & {
   /**
-   * reason is a stable word: UNAUTHENTICATED, PERMISSION_DENIED, LEVEL_TOO_LOW,
-   * ROOM_ROLE_REQUIRED, LOCKED, LOCK_REQUIRED, STALE_FENCING_TOKEN,
-   * LOGIN_LOCKED, RATE_LIMITED, INVALID_ARGUMENT, POLICY_LOOSENS,
-   * AST_VIOLATION, NOT_FOUND, VERSION_CONFLICT, UNAVAILABLE, CSRF_REQUIRED,
-   * NETWORK_NOT_ALLOWED, RULE_DENIED, MESSAGE_TOO_LARGE.
+   * reason is a stable word, the name of reason_code without its
+   * `ERROR_REASON_` prefix (for example `LOCKED`); see ErrorReason.
    *
    * @generated from field: string reason = 1;
    */
@@ -303,6 +301,14 @@ export type ErrorDetail = Message<"gatehouse.v1.ErrorDetail"> & {
    * @generated from field: string message = 11;
    */
   message: string;
+
+  /**
+   * reason_code is the reason as an ErrorReason value; `reason` holds the
+   * same value's name without its prefix.
+   *
+   * @generated from field: gatehouse.v1.ErrorReason reason_code = 12;
+   */
+  reasonCode: ErrorReason;
 };
 
 /**
@@ -506,4 +512,420 @@ export enum Outcome {
  */
 export const OutcomeSchema: GenEnum<Outcome> = /*@__PURE__*/
   enumDesc(file_gatehouse_v1_common, 3);
+
+/**
+ * ErrorReason is the vocabulary of reasons: ErrorDetail.reason_code,
+ * CheckPermissionResponse.reason_code, EvaluateRulesResponse.reason_code and
+ * AuditEvent.reason_code take their values from it, and each matching string
+ * `reason` field holds the value's name without the `ERROR_REASON_` prefix
+ * (ERROR_REASON_LOCKED is `LOCKED`). A value is never renamed or reused;
+ * clients should treat a value they do not know like its gRPC code.
+ *
+ * @generated from enum gatehouse.v1.ErrorReason
+ */
+export enum ErrorReason {
+  /**
+   * ERROR_REASON_UNSPECIFIED is the zero value: no reason (an allowed check or
+   * audit event), or a reason this client's copy of the enum does not know.
+   *
+   * @generated from enum value: ERROR_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ERROR_REASON_UNAUTHENTICATED (UNAUTHENTICATED): credentials are missing,
+   * expired or invalid, or the session has ended or its user was disabled.
+   *
+   * @generated from enum value: ERROR_REASON_UNAUTHENTICATED = 1;
+   */
+  UNAUTHENTICATED = 1,
+
+  /**
+   * ERROR_REASON_INVALID_CREDENTIALS: Login got a wrong tenant, username or
+   * password (UNAUTHENTICATED); ChangePassword got a wrong old_password
+   * (PERMISSION_DENIED, field `old_password`).
+   *
+   * @generated from enum value: ERROR_REASON_INVALID_CREDENTIALS = 2;
+   */
+  INVALID_CREDENTIALS = 2,
+
+  /**
+   * ERROR_REASON_REFRESH_TOKEN_REUSED (UNAUTHENTICATED): Refresh got a
+   * refresh token that was already used; its whole session is revoked.
+   *
+   * @generated from enum value: ERROR_REASON_REFRESH_TOKEN_REUSED = 3;
+   */
+  REFRESH_TOKEN_REUSED = 3,
+
+  /**
+   * ERROR_REASON_INVALID_ROOM_TOKEN (UNAUTHENTICATED): an `x-room-token` is
+   * malformed, unknown, expired or revoked.
+   *
+   * @generated from enum value: ERROR_REASON_INVALID_ROOM_TOKEN = 4;
+   */
+  INVALID_ROOM_TOKEN = 4,
+
+  /**
+   * ERROR_REASON_CSRF_REQUIRED (PERMISSION_DENIED): a call authenticated by a
+   * session cookie lacks the matching `x-csrf-token` header.
+   *
+   * @generated from enum value: ERROR_REASON_CSRF_REQUIRED = 5;
+   */
+  CSRF_REQUIRED = 5,
+
+  /**
+   * ERROR_REASON_PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the
+   * catalog permission named in `permission`. In CheckPermission(s): the user
+   * holds no role granting the key.
+   *
+   * @generated from enum value: ERROR_REASON_PERMISSION_DENIED = 6;
+   */
+  PERMISSION_DENIED = 6,
+
+  /**
+   * ERROR_REASON_LEVEL_TOO_LOW (PERMISSION_DENIED): the method needs a higher
+   * level, or the caller manages a user or gives a level at or above its own.
+   *
+   * @generated from enum value: ERROR_REASON_LEVEL_TOO_LOW = 7;
+   */
+  LEVEL_TOO_LOW = 7,
+
+  /**
+   * ERROR_REASON_ROOM_ROLE_REQUIRED (PERMISSION_DENIED): the caller's role in
+   * the room is below the method's room role. In CheckPermission(s): the
+   * user holds the key but its room role is too low.
+   *
+   * @generated from enum value: ERROR_REASON_ROOM_ROLE_REQUIRED = 8;
+   */
+  ROOM_ROLE_REQUIRED = 8,
+
+  /**
+   * ERROR_REASON_NO_ACCESS_RULE (PERMISSION_DENIED): the method declares no
+   * `(gatehouse.v1.access)` option and is refused (deny by default).
+   *
+   * @generated from enum value: ERROR_REASON_NO_ACCESS_RULE = 9;
+   */
+  NO_ACCESS_RULE = 9,
+
+  /**
+   * ERROR_REASON_PLATFORM_TENANT_ONLY (PERMISSION_DENIED): the global policy
+   * is edited from the platform's default tenant only.
+   *
+   * @generated from enum value: ERROR_REASON_PLATFORM_TENANT_ONLY = 10;
+   */
+  PLATFORM_TENANT_ONLY = 10,
+
+  /**
+   * ERROR_REASON_ROOM_TOKENS_DISABLED (PERMISSION_DENIED): a room token was
+   * used for a room whose policy has allow_room_tokens false.
+   *
+   * @generated from enum value: ERROR_REASON_ROOM_TOKENS_DISABLED = 11;
+   */
+  ROOM_TOKENS_DISABLED = 11,
+
+  /**
+   * ERROR_REASON_NETWORK_NOT_ALLOWED (PERMISSION_DENIED): a fetch or repo
+   * sync targets a host the policy does not allow, or a private address.
+   *
+   * @generated from enum value: ERROR_REASON_NETWORK_NOT_ALLOWED = 12;
+   */
+  NETWORK_NOT_ALLOWED = 12,
+
+  /**
+   * ERROR_REASON_RULE_DENIED (PERMISSION_DENIED): a runtime DENY rule (or no
+   * ALLOW rule where one is needed) refused the action; `rule_ids` are the
+   * deciding rules.
+   *
+   * @generated from enum value: ERROR_REASON_RULE_DENIED = 13;
+   */
+  RULE_DENIED = 13,
+
+  /**
+   * ERROR_REASON_INVALID_ARGUMENT (INVALID_ARGUMENT): a request field is
+   * malformed or out of range (`field` names it): a request that breaks its
+   * message's `buf.validate` rules, checked before authentication, or a
+   * value the handler refuses.
+   *
+   * @generated from enum value: ERROR_REASON_INVALID_ARGUMENT = 14;
+   */
+  INVALID_ARGUMENT = 14,
+
+  /**
+   * ERROR_REASON_MALFORMED_MESSAGE (INVALID_ARGUMENT): the request bytes do
+   * not decode as the method's request message.
+   *
+   * @generated from enum value: ERROR_REASON_MALFORMED_MESSAGE = 15;
+   */
+  MALFORMED_MESSAGE = 15,
+
+  /**
+   * ERROR_REASON_POLICY_LOOSENS (INVALID_ARGUMENT): a policy field is looser
+   * than its parent layer or the override_ceiling (`field`,
+   * `attempted_value`, `parent_value`, `layer`).
+   *
+   * @generated from enum value: ERROR_REASON_POLICY_LOOSENS = 16;
+   */
+  POLICY_LOOSENS = 16,
+
+  /**
+   * ERROR_REASON_AST_VIOLATION (INVALID_ARGUMENT): macro code fails the
+   * static checks; `violations` lists the problems.
+   *
+   * @generated from enum value: ERROR_REASON_AST_VIOLATION = 17;
+   */
+  AST_VIOLATION = 17,
+
+  /**
+   * ERROR_REASON_MESSAGE_TOO_LARGE (RESOURCE_EXHAUSTED): the request message
+   * is larger than the server's read limit.
+   *
+   * @generated from enum value: ERROR_REASON_MESSAGE_TOO_LARGE = 18;
+   */
+  MESSAGE_TOO_LARGE = 18,
+
+  /**
+   * ERROR_REASON_NOT_FOUND (NOT_FOUND): the object does not exist or belongs
+   * to another tenant (the two are never told apart).
+   *
+   * @generated from enum value: ERROR_REASON_NOT_FOUND = 19;
+   */
+  NOT_FOUND = 19,
+
+  /**
+   * ERROR_REASON_ALREADY_EXISTS (ALREADY_EXISTS): a unique name or key is
+   * taken.
+   *
+   * @generated from enum value: ERROR_REASON_ALREADY_EXISTS = 20;
+   */
+  ALREADY_EXISTS = 20,
+
+  /**
+   * ERROR_REASON_BUILT_IN_ROLE (FAILED_PRECONDITION): a built-in role can't be
+   * changed or deleted.
+   *
+   * @generated from enum value: ERROR_REASON_BUILT_IN_ROLE = 21;
+   */
+  BUILT_IN_ROLE = 21,
+
+  /**
+   * ERROR_REASON_LAST_ROOM_ADMIN (FAILED_PRECONDITION): the change would leave
+   * a room without an ADMIN member.
+   *
+   * @generated from enum value: ERROR_REASON_LAST_ROOM_ADMIN = 22;
+   */
+  LAST_ROOM_ADMIN = 22,
+
+  /**
+   * ERROR_REASON_LOCKED (FAILED_PRECONDITION): someone else holds the lock;
+   * `holder` names them.
+   *
+   * @generated from enum value: ERROR_REASON_LOCKED = 23;
+   */
+  LOCKED = 23,
+
+  /**
+   * ERROR_REASON_LOCK_REQUIRED (FAILED_PRECONDITION): the write needs the
+   * caller to hold the lock (with `holder` when someone else holds it).
+   *
+   * @generated from enum value: ERROR_REASON_LOCK_REQUIRED = 24;
+   */
+  LOCK_REQUIRED = 24,
+
+  /**
+   * ERROR_REASON_STALE_FENCING_TOKEN (FAILED_PRECONDITION): a newer lock
+   * holder has written the target; this write's fencing token is stale.
+   *
+   * @generated from enum value: ERROR_REASON_STALE_FENCING_TOKEN = 25;
+   */
+  STALE_FENCING_TOKEN = 25,
+
+  /**
+   * ERROR_REASON_VERSION_CONFLICT (ABORTED): the object is not at the
+   * `expected_version` the caller sent.
+   *
+   * @generated from enum value: ERROR_REASON_VERSION_CONFLICT = 26;
+   */
+  VERSION_CONFLICT = 26,
+
+  /**
+   * ERROR_REASON_CONFLICT (ABORTED): a concurrent change got there first;
+   * retry.
+   *
+   * @generated from enum value: ERROR_REASON_CONFLICT = 27;
+   */
+  CONFLICT = 27,
+
+  /**
+   * ERROR_REASON_RATE_LIMITED (RESOURCE_EXHAUSTED): too many calls from this
+   * address or principal, macro runs, logins or password attempts;
+   * `retry_after` says when to retry.
+   *
+   * @generated from enum value: ERROR_REASON_RATE_LIMITED = 28;
+   */
+  RATE_LIMITED = 28,
+
+  /**
+   * ERROR_REASON_LOGIN_LOCKED (RESOURCE_EXHAUSTED): too many failed logins
+   * for this user; `retry_after` says when the lockout ends.
+   *
+   * @generated from enum value: ERROR_REASON_LOGIN_LOCKED = 29;
+   */
+  LOGIN_LOCKED = 29,
+
+  /**
+   * ERROR_REASON_AUTH_RATE_LIMITED (RESOURCE_EXHAUSTED): too many
+   * authentication attempts (failed credentials) from this address;
+   * `retry_after` says when to retry.
+   *
+   * @generated from enum value: ERROR_REASON_AUTH_RATE_LIMITED = 30;
+   */
+  AUTH_RATE_LIMITED = 30,
+
+  /**
+   * ERROR_REASON_LOCK_QUOTA (RESOURCE_EXHAUSTED): the caller or room holds as
+   * many locks as its quota allows.
+   *
+   * @generated from enum value: ERROR_REASON_LOCK_QUOTA = 31;
+   */
+  LOCK_QUOTA = 31,
+
+  /**
+   * ERROR_REASON_RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED): another limit was
+   * reached (for example the number of repos in a room).
+   *
+   * @generated from enum value: ERROR_REASON_RESOURCE_EXHAUSTED = 32;
+   */
+  RESOURCE_EXHAUSTED = 32,
+
+  /**
+   * ERROR_REASON_UNAVAILABLE (UNAVAILABLE): a dependency (database, Redis,
+   * sandbox, git server, DNS) is down or too slow; retry later.
+   *
+   * @generated from enum value: ERROR_REASON_UNAVAILABLE = 33;
+   */
+  UNAVAILABLE = 33,
+
+  /**
+   * ERROR_REASON_DEADLINE_EXCEEDED (DEADLINE_EXCEEDED): the call ran past its
+   * deadline.
+   *
+   * @generated from enum value: ERROR_REASON_DEADLINE_EXCEEDED = 34;
+   */
+  DEADLINE_EXCEEDED = 34,
+
+  /**
+   * ERROR_REASON_CANCELED (CANCELED): the client cancelled the call.
+   *
+   * @generated from enum value: ERROR_REASON_CANCELED = 35;
+   */
+  CANCELED = 35,
+
+  /**
+   * ERROR_REASON_UNIMPLEMENTED (UNIMPLEMENTED): the method or protocol is
+   * not served.
+   *
+   * @generated from enum value: ERROR_REASON_UNIMPLEMENTED = 36;
+   */
+  UNIMPLEMENTED = 36,
+
+  /**
+   * ERROR_REASON_FAILED_PRECONDITION (FAILED_PRECONDITION): a precondition
+   * other than the ones above failed.
+   *
+   * @generated from enum value: ERROR_REASON_FAILED_PRECONDITION = 37;
+   */
+  FAILED_PRECONDITION = 37,
+
+  /**
+   * ERROR_REASON_ABORTED (ABORTED): the call was aborted for a reason other
+   * than the ones above.
+   *
+   * @generated from enum value: ERROR_REASON_ABORTED = 38;
+   */
+  ABORTED = 38,
+
+  /**
+   * ERROR_REASON_OUT_OF_RANGE (OUT_OF_RANGE): a value is past the end of a
+   * valid range.
+   *
+   * @generated from enum value: ERROR_REASON_OUT_OF_RANGE = 39;
+   */
+  OUT_OF_RANGE = 39,
+
+  /**
+   * ERROR_REASON_DATA_LOSS (DATA_LOSS): unrecoverable data loss.
+   *
+   * @generated from enum value: ERROR_REASON_DATA_LOSS = 40;
+   */
+  DATA_LOSS = 40,
+
+  /**
+   * ERROR_REASON_INTERNAL (INTERNAL): a server fault. Recorded in audit
+   * events only; the client gets INTERNAL "internal error" with no detail.
+   *
+   * @generated from enum value: ERROR_REASON_INTERNAL = 41;
+   */
+  INTERNAL = 41,
+
+  /**
+   * ERROR_REASON_UNKNOWN (UNKNOWN): an error of unknown kind. Recorded in
+   * audit events only.
+   *
+   * @generated from enum value: ERROR_REASON_UNKNOWN = 42;
+   */
+  UNKNOWN = 42,
+
+  /**
+   * ERROR_REASON_USER_DISABLED: in CheckPermission(s) only, the user checked
+   * is disabled and holds no permission.
+   *
+   * @generated from enum value: ERROR_REASON_USER_DISABLED = 43;
+   */
+  USER_DISABLED = 43,
+
+  /**
+   * ERROR_REASON_UNKNOWN_PERMISSION: in CheckPermission(s) only, the key is
+   * malformed or not in the permission catalog (answered allowed: false).
+   *
+   * @generated from enum value: ERROR_REASON_UNKNOWN_PERMISSION = 44;
+   */
+  UNKNOWN_PERMISSION = 44,
+
+  /**
+   * ERROR_REASON_DENIED_BY_RULE: in EvaluateRules only, a DENY rule matched.
+   *
+   * @generated from enum value: ERROR_REASON_DENIED_BY_RULE = 45;
+   */
+  DENIED_BY_RULE = 45,
+
+  /**
+   * ERROR_REASON_ALLOWED_BY_BASELINE: in EvaluateRules only, the baseline
+   * allowed and no DENY rule matched.
+   *
+   * @generated from enum value: ERROR_REASON_ALLOWED_BY_BASELINE = 46;
+   */
+  ALLOWED_BY_BASELINE = 46,
+
+  /**
+   * ERROR_REASON_ALLOWED_BY_RULE: in EvaluateRules only, the baseline refused
+   * and an ALLOW rule (no DENY) matched.
+   *
+   * @generated from enum value: ERROR_REASON_ALLOWED_BY_RULE = 47;
+   */
+  ALLOWED_BY_RULE = 47,
+
+  /**
+   * ERROR_REASON_NOT_ALLOWED: in EvaluateRules only, the baseline refused and
+   * no ALLOW rule matched.
+   *
+   * @generated from enum value: ERROR_REASON_NOT_ALLOWED = 48;
+   */
+  NOT_ALLOWED = 48,
+}
+
+/**
+ * Describes the enum gatehouse.v1.ErrorReason.
+ */
+export const ErrorReasonSchema: GenEnum<ErrorReason> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_common, 4);
 
