@@ -8,6 +8,7 @@ import { createAuthzInterceptor, type RoomAccess } from "./authz.js";
 import { createErrorInterceptor } from "./errors.js";
 import { createIpRateLimitInterceptor, createPrincipalRateLimitInterceptor } from "./rate-limit.js";
 import { createRequestLogInterceptor } from "./request-log.js";
+import { createValidationInterceptor } from "./validate.js";
 
 /** InterceptorDeps are what the chain needs. */
 export interface InterceptorDeps<Tx> {
@@ -23,7 +24,7 @@ export interface InterceptorDeps<Tx> {
 /**
  * createInterceptors orders the chain, outermost first: request id and
  * logging → error mapping → rate limit (IP, before any auth work) →
- * authentication → rate limit (principal) → audit → authorization →
+ * validation (the request's `buf.validate` rules) → authentication → rate limit (principal) → audit → authorization →
  * unit of work (transaction + audit record) → handler.
  */
 export function createInterceptors<Tx>(deps: InterceptorDeps<Tx>): Interceptor[] {
@@ -31,6 +32,7 @@ export function createInterceptors<Tx>(deps: InterceptorDeps<Tx>): Interceptor[]
     createRequestLogInterceptor(deps.logger, deps.metrics),
     createErrorInterceptor(),
     createIpRateLimitInterceptor(deps.ipLimiter),
+    createValidationInterceptor(),
     createAuthnInterceptor(deps.authenticator),
     createPrincipalRateLimitInterceptor(deps.principalLimiter),
     createAuditInterceptor(deps.audit, deps.logger),

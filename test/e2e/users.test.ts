@@ -62,7 +62,7 @@ describe("UsersService", () => {
         [{ username: uniqueName("u"), password: "short", level: Level.USER }, "password"],
         [{ username: uniqueName("u"), password: "a-long-password", level: Level.UNSPECIFIED }, "level"],
         [{ username: uniqueName("u"), password: "a-long-password", level: 42 as Level }, "level"],
-        [{ username: uniqueName("u"), password: "a-long-password", level: Level.USER, roleIds: ["garbage"] }, "role_ids"],
+        [{ username: uniqueName("u"), password: "a-long-password", level: Level.USER, roleIds: ["garbage"] }, "role_ids[0]"],
       ];
       for (const [req, field] of bad) {
         const failure = await expectFailure(users(admin.token).createUser(req), Code.InvalidArgument, "INVALID_ARGUMENT");

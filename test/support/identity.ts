@@ -6,6 +6,7 @@ import { Level } from "../../gen/gatehouse/v1/common_pb.js";
 import { refusalOf, type Refusal } from "./fixtures.js";
 import { accessRuleOf } from "../../src/interceptors/access-rules.js";
 import type { TestServer } from "./server.js";
+import { validRequest } from "./valid-requests.js";
 
 /** Failure is what a refused call answered: its code, its ErrorDetail and that detail's reason. */
 export type Failure = Refusal & { reason: string };
@@ -121,14 +122,18 @@ export function expectAccessRules(service: DescService, expected: Record<string,
   }
 }
 
-/** callEvery calls every method of `service` with an empty request and answers each one's code ("OK" when it succeeded). */
+/**
+ * callEvery calls every method of `service` with a request that passes
+ * validation (validRequest) and answers each one's code ("OK" when it
+ * succeeded).
+ */
 export async function callEvery(server: TestServer, service: DescService, token?: string): Promise<Record<string, string>> {
   const transport = server.client({ token }).transport;
   const client = createClient(service, transport) as unknown as Record<string, (req: object) => Promise<unknown>>;
   const codes: Record<string, string> = {};
   for (const method of service.methods) {
     try {
-      await client[method.localName]!({});
+      await client[method.localName]!(validRequest(method.input));
       codes[method.name] = "OK";
     } catch (err) {
       codes[method.name] = Code[ConnectError.from(err).code];
