@@ -9,7 +9,7 @@ import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { Limiter } from "../shared-state/rate-limiters.js";
 import type { RunOutcome, RunResult } from "../sandbox/index.js";
-import { auditNoteOf, principalOf, requireId } from "../services/support.js";
+import { auditNoteOf, principalOf } from "../services/support.js";
 import { macroById } from "./macro-rows.js";
 import { createHostCall } from "./host-functions.js";
 
@@ -78,8 +78,8 @@ export function createMacroRunner(deps: Deps): MacroRunner {
   return {
     async run(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = requireId("macro_id", req.macroId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId.toLowerCase();
       const note = auditNoteOf(ctx);
       note.action = "macros.run";
       note.resource = `macro:${macroId}`;

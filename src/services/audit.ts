@@ -5,7 +5,7 @@ import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from ".
 import type { Deps } from "../deps.js";
 import { invalidArgument, reasonCode } from "../domain/errors.js";
 import { GENESIS_HASH, verifyAuditChain } from "../store/audit-writer.js";
-import { inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText } from "./support.js";
+import { inCallerTenant, pageOf, pageToken, principalOf, requireText } from "./support.js";
 
 interface EventRow {
   seq: string | number;
@@ -93,11 +93,11 @@ export function createAuditService(deps: Deps): ServiceImpl<typeof AuditService>
       }
       if (req.roomId !== undefined && req.roomId !== "") {
         where.push("room_id = ?");
-        params.push(requireId("room_id", req.roomId));
+        params.push(req.roomId.toLowerCase());
       }
       if (req.actorId !== undefined && req.actorId !== "") {
         where.push("actor_id = ?");
-        params.push(requireId("actor_id", req.actorId));
+        params.push(req.actorId.toLowerCase());
       }
       if (req.action !== undefined && req.action !== "") {
         where.push("action = ?");

@@ -6,7 +6,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { LockInfo } from "../locks/lock-manager.js";
 import { lockScope, parseLockTarget } from "../locks/lock-targets.js";
-import { actorUuid, auditNoteOf, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, auditNoteOf, principalOf, transactionOf } from "./support.js";
 
 const maxTtlSeconds = 1800;
 const defaultTtlSeconds = 900;
@@ -39,7 +39,7 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
   };
   const scoped = (ctx: HandlerContext, req: { roomId: string; target: string }, action: string) => {
     const principal = principalOf(ctx);
-    const roomId = requireId("room_id", req.roomId);
+    const roomId = req.roomId.toLowerCase();
     const target = parseLockTarget(req.target);
     const note = auditNoteOf(ctx);
     note.action = action;

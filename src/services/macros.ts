@@ -7,7 +7,7 @@ import { checkMacro, type Violation } from "../domain/macro-check.js";
 import { staleToken, writeToken } from "../locks/require-lock.js";
 import { macroById, macroMessage, macroNameProblem, type MacroRow } from "../macros/macro-rows.js";
 import { createMacroRunner } from "../macros/macro-runner.js";
-import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 function astViolation(violations: Array<Violation & { file?: string }>): DomainError {
   return new DomainError("invalid_argument", "AST_VIOLATION", `macro code has ${violations.length} problem(s)`, {
@@ -30,7 +30,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
 
   return {
     async listMacros(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       const page = pageOf(req);
       const rows = await inCallerTenant(ctx, deps, (em) =>
         em.execute(`select * from macros where room_id = ?${page.after !== undefined ? " and name > ?" : ""} order by name limit ?`, [
@@ -45,8 +45,8 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
     },
 
     async getMacro(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = requireId("macro_id", req.macroId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId.toLowerCase();
       const row = await inCallerTenant(ctx, deps, (em) => macroById(em, roomId, macroId));
       if (!row) throw notFound("macro");
       return { macro: macroMessage(row) };
@@ -54,9 +54,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
 
     async updateMacros(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      if (req.macros.length === 0) throw invalidArgument("macros", "must name at least one macro");
-      if (req.macros.length > 100) throw invalidArgument("macros", "at most 100 macros per call");
+      const roomId = req.roomId.toLowerCase();
       const tx = transactionOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "macros.update";
@@ -69,7 +67,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
         if (nameProblem) throw invalidArgument(`${field}.name`, nameProblem, update.name.slice(0, 128));
         if (names.has(update.name)) throw invalidArgument(`${field}.name`, "appears twice in this call", update.name);
         names.add(update.name);
-        const macroId = update.macroId !== undefined ? requireId(`${field}.macro_id`, update.macroId) : undefined;
+        const macroId = update.macroId !== undefined ? update.macroId.toLowerCase() : undefined;
         const imports = await allowedImports(tx, ctx, roomId, macroId);
         for (const v of checkMacro(update.code, { allowedImports: imports })) violations.push({ ...v, file: update.name });
         if (violations.length > 0) continue;
@@ -113,8 +111,8 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
 
     async deleteMacro(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = requireId("macro_id", req.macroId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId.toLowerCase();
       const tx = transactionOf(ctx);
       const target = `macro/${macroId}`;
       const note = auditNoteOf(ctx);
@@ -132,7 +130,7 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
     },
 
     async validateMacro(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       const imports = await inCallerTenant(ctx, deps, (em) => allowedImports(em, ctx, roomId));
       return { violations: checkMacro(req.code, { allowedImports: imports }).map((v) => ({ ...v, file: "" })) };
     },

@@ -10,7 +10,7 @@ import { policyFieldValue, policyFields, type PolicyFieldName, type PolicyValues
 import type { MacroPolicyHooks } from "../policies/macro-hooks.js";
 import { createMacroPolicyHooks } from "../macros/macro-policy-hooks.js";
 import { normalizePolicy, policyFromJson, policyMessageOf, policyToJson, policyValuesOfMessage } from "../policies/policy-codec.js";
-import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, principalOf, requireId, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, principalOf, transactionOf } from "./support.js";
 
 /** PoliciesServiceOptions tune createPoliciesService. */
 export interface PoliciesServiceOptions {
@@ -115,7 +115,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
     },
 
     async getRoomPolicy(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       return { policy: policyMessageOf(await inCallerTenant(ctx, deps, (em) => readRoomLayer(em, roomId))) };
     },
 
@@ -123,7 +123,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "policies.update_room";
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       note.resource = `room:${roomId}`;
       note.roomId = roomId;
       const values = readLayer(req.policy, "room");
@@ -144,8 +144,8 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
 
     async getMacroPolicy(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = requireId("macro_id", req.macroId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId.toLowerCase();
       const values = await inCallerTenant(ctx, deps, async (em) => {
         if (!(await hooks.macroExists(em, principal.tenantId, roomId, macroId))) throw notFound("macro");
         const rows = (await em.execute("select policy from macro_policies where room_id = ? and macro_id = ?", [roomId, macroId])) as Array<{ policy: unknown }>;
@@ -158,8 +158,8 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "policies.update_macro";
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = requireId("macro_id", req.macroId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId.toLowerCase();
       note.resource = `macro:${macroId}`;
       note.roomId = roomId;
       const values = readLayer(req.policy, "macro");
@@ -201,7 +201,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
     },
 
     async getUserPolicy(req, ctx) {
-      const userId = requireId("user_id", req.userId);
+      const userId = req.userId.toLowerCase();
       const override = await inCallerTenant(ctx, deps, async (em) => {
         await requireUser(em, userId);
         const rows = (await em.execute("select policy from user_policies where user_id = ?", [userId])) as Array<{ policy: unknown }>;
@@ -214,7 +214,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "policies.update_user";
-      const userId = requireId("user_id", req.userId);
+      const userId = req.userId.toLowerCase();
       note.resource = `user:${userId}`;
       const values = readLayer(req.policy, "user");
       const tx = transactionOf(ctx);
@@ -250,7 +250,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "policies.delete_user";
-      const userId = requireId("user_id", req.userId);
+      const userId = req.userId.toLowerCase();
       note.resource = `user:${userId}`;
       const tx = transactionOf(ctx);
       await requireUser(tx, userId);
@@ -262,9 +262,9 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
 
     async getEffectivePolicy(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const macroId = req.macroId === undefined ? undefined : requireId("macro_id", req.macroId);
-      const userId = req.userId === undefined ? undefined : requireId("user_id", req.userId);
+      const roomId = req.roomId.toLowerCase();
+      const macroId = req.macroId === undefined ? undefined : req.macroId.toLowerCase();
+      const userId = req.userId === undefined ? undefined : req.userId.toLowerCase();
       const merged = await inCallerTenant(ctx, deps, async (em) => {
         if (macroId !== undefined && !(await hooks.macroExists(em, principal.tenantId, roomId, macroId))) throw notFound("macro");
         const caller = actorUuid(principal) ?? undefined;

@@ -11,7 +11,7 @@ import { defaultSyncLimits, fetchRepoFiles, type SyncLimits } from "../repos/git
 import { planImport, type ExistingMacro, type ImportViolation } from "../repos/repo-import.js";
 import { repoById, repoMessage, type RepoRow } from "../repos/repo-rows.js";
 import { checkRef, normalizePath, normalizeRepoUrl } from "../repos/repo-settings.js";
-import { afterCommit, afterRollback, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { afterCommit, afterRollback, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 /** maxReposPerRoom bounds how many repos one room may have. */
 export const maxReposPerRoom = 100;
@@ -75,7 +75,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
 
   return {
     async listRepos(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       const page = pageOf(req);
       let after: [string, string] | undefined;
       if (page.after !== undefined) {
@@ -97,8 +97,8 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
     },
 
     async getRepo(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
-      const repoId = requireId("repo_id", req.repoId);
+      const roomId = req.roomId.toLowerCase();
+      const repoId = req.repoId.toLowerCase();
       const row = await inCallerTenant(ctx, deps, (em) => repoById(em, roomId, repoId));
       if (!row) throw notFound("repo");
       return { repo: repoMessage(row) };
@@ -106,7 +106,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
 
     async updateRepo(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       const tx = transactionOf(ctx);
       const note = auditNoteOf(ctx);
       note.roomId = roomId;
@@ -131,7 +131,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
         return { repo: repoMessage(row!) };
       }
       note.action = "repos.update";
-      const repoId = requireId("repo_id", req.repoId);
+      const repoId = req.repoId.toLowerCase();
       note.resource = `repo:${repoId}`;
       const { repo, token } = await underLock(ctx, roomId, repoId, req.fencingToken);
       const network = await roomNetwork(tx, principal.tenantId, roomId);
@@ -148,8 +148,8 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
 
     async deleteRepo(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const repoId = requireId("repo_id", req.repoId);
+      const roomId = req.roomId.toLowerCase();
+      const repoId = req.repoId.toLowerCase();
       const tx = transactionOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "repos.delete";
@@ -173,8 +173,8 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
 
     async syncRepo(req, ctx) {
       const principal = principalOf(ctx);
-      const roomId = requireId("room_id", req.roomId);
-      const repoId = requireId("repo_id", req.repoId);
+      const roomId = req.roomId.toLowerCase();
+      const repoId = req.repoId.toLowerCase();
       const tx = transactionOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "repos.sync";

@@ -12,7 +12,7 @@ import { mergePolicies, userLayerBound } from "../domain/policy-merge.js";
 import type { PolicyValues } from "../domain/policy.js";
 import { normalizePolicy, policyFromJson, policyMessageOf, policyToJson, policyValuesOfMessage } from "../policies/policy-codec.js";
 import { callerNow, pgArrayLiteral, requireHeld } from "./grants.js";
-import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
+import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireText, transactionOf } from "./support.js";
 
 interface RoleRow {
   id: string;
@@ -127,7 +127,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
     },
 
     async getRole(req, ctx) {
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       return { role: roleMessage(await inCallerTenant(ctx, deps, (em) => readRole(em, id))) };
     },
 
@@ -159,7 +159,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "roles.delete";
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       note.resource = `role:${id}`;
       const tx = transactionOf(ctx);
       const role = await readRole(tx, id, true);
@@ -172,7 +172,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
     },
 
     async listRolePermissions(req, ctx) {
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       const role = await inCallerTenant(ctx, deps, (em) => readRole(em, id));
       return { permissions: [...role.permissions].sort() };
     },
@@ -181,7 +181,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "roles.add_permission";
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       note.resource = `role:${id}`;
       note.details = { permission: req.permission.slice(0, 128) };
       const key = requireKey("permission", req.permission);
@@ -203,7 +203,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "roles.remove_permission";
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       note.resource = `role:${id}`;
       note.details = { permission: req.permission.slice(0, 128) };
       // A key no longer in the catalog may still be removed.
@@ -221,7 +221,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
     },
 
     async getRoleDefaultPolicy(req, ctx) {
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       const role = await inCallerTenant(ctx, deps, (em) => readRole(em, id));
       return { policy: policyMessageOf(policyFromJson(role.default_policy)) };
     },
@@ -230,7 +230,7 @@ export function createRolesService(deps: Deps): ServiceImpl<typeof RolesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "roles.update_default_policy";
-      const id = requireId("role_id", req.roleId);
+      const id = req.roleId.toLowerCase();
       note.resource = `role:${id}`;
       const requested = policyValuesOfMessage(req.policy);
       note.details = { policy: policyToJson(requested) };

@@ -8,7 +8,7 @@ import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import { publishRoomChange } from "../rooms/room-access.js";
 import { editorRoomToken, newRoomTokenKey, viewerRoomToken } from "../rooms/room-tokens.js";
-import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, requireText, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireText, transactionOf } from "./support.js";
 
 interface RoomRow {
   id: string;
@@ -97,7 +97,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
     },
 
     async getRoom(req, ctx) {
-      const id = requireId("room_id", req.roomId);
+      const id = req.roomId.toLowerCase();
       const rows = await inCallerTenant(ctx, deps, async (em) => (await em.execute(`select ${roomColumns} from rooms where id = ?`, [id])) as RoomRow[]);
       if (!rows[0]) throw notFound("room");
       return { room: roomMessage(rows[0]) };
@@ -119,7 +119,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "rooms.delete";
-      const id = requireId("room_id", req.roomId);
+      const id = req.roomId.toLowerCase();
       note.resource = `room:${id}`;
       note.roomId = id;
       const tx = transactionOf(ctx);
@@ -137,8 +137,8 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "rooms.add_member";
-      const roomId = requireId("room_id", req.roomId);
-      const userId = requireId("user_id", req.userId);
+      const roomId = req.roomId.toLowerCase();
+      const userId = req.userId.toLowerCase();
       note.resource = `user:${userId}`;
       note.roomId = roomId;
       const role = requireRole(req.role);
@@ -163,8 +163,8 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "rooms.remove_member";
-      const roomId = requireId("room_id", req.roomId);
-      const userId = requireId("user_id", req.userId);
+      const roomId = req.roomId.toLowerCase();
+      const userId = req.userId.toLowerCase();
       note.resource = `user:${userId}`;
       note.roomId = roomId;
       const tx = transactionOf(ctx);
@@ -179,7 +179,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
     },
 
     async listRoomMembers(req, ctx) {
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       const { limit, after } = pageOf(req);
       const rows = await inCallerTenant(ctx, deps, async (em) =>
         (await em.execute(
@@ -195,7 +195,7 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
     async getRoomToken(req, ctx) {
       const note = auditNoteOf(ctx);
       note.action = "rooms.get_token";
-      const roomId = requireId("room_id", req.roomId);
+      const roomId = req.roomId.toLowerCase();
       note.resource = `room:${roomId}`;
       note.roomId = roomId;
       const rows = await inCallerTenant(ctx, deps, async (em) =>

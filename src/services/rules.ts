@@ -7,7 +7,7 @@ import { RuleSchema, RulesService, type Rule } from "../../gen/gatehouse/v1/rule
 import type { Deps } from "../deps.js";
 import { invalidArgument, notFound, reasonCode } from "../domain/errors.js";
 import { checkSubject, validateRule, validateRuleQuery, type RuleAction, type RuleProblem } from "../domain/rules.js";
-import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireId, transactionOf } from "./support.js";
+import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 interface RuleRow {
   id: string;
@@ -122,7 +122,7 @@ export function createRulesService(deps: Deps): ServiceImpl<typeof RulesService>
     },
 
     async getRule(req, ctx) {
-      const id = requireId("rule_id", req.ruleId);
+      const id = req.ruleId.toLowerCase();
       return { rule: ruleMessage(await inCallerTenant(ctx, deps, (em) => readRule(em, id))) };
     },
 
@@ -148,7 +148,7 @@ export function createRulesService(deps: Deps): ServiceImpl<typeof RulesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "rules.update";
-      const id = requireId("rule_id", req.ruleId);
+      const id = req.ruleId.toLowerCase();
       note.resource = `rule:${id}`;
       const effect = req.effect === undefined ? undefined : effectWord(req.effect);
       const description = req.description === undefined ? undefined : requireDescription(req.description);
@@ -175,7 +175,7 @@ export function createRulesService(deps: Deps): ServiceImpl<typeof RulesService>
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);
       note.action = "rules.delete";
-      const id = requireId("rule_id", req.ruleId);
+      const id = req.ruleId.toLowerCase();
       note.resource = `rule:${id}`;
       const tx = transactionOf(ctx);
       const rows = (await tx.execute(`delete from rules where id = ? returning ${ruleColumns}`, [id])) as RuleRow[];
