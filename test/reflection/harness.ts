@@ -21,6 +21,9 @@ import { Level } from "../../gen/gatehouse/v1/common_pb.js";
 /** protoDir is the repository's proto/ folder, read by the grpc-js client. */
 export const protoDir = fileURLToPath(new URL("../../proto", import.meta.url));
 
+/** protoDepsDir holds buf/validate/validate.proto, derived by `npm run proto:deps` (our protos import it). */
+export const protoDepsDir = fileURLToPath(new URL("../../proto-deps", import.meta.url));
+
 /**
  * createProbeService builds a test-only service, `gatehouse.test.v1.ProbeService`
  * in `gatehouse/test/v1/probe.proto`, that imports the real
@@ -124,7 +127,7 @@ export async function startServer(routes: (router: ConnectRouter) => void): Prom
 /** loadGrpcPackage loads protos from proto/ into a grpc-js package object. */
 export function loadGrpcPackage(files: string[]): grpc.GrpcObject {
   const definition = protoLoader.loadSync(files, {
-    includeDirs: [protoDir],
+    includeDirs: [protoDir, protoDepsDir],
     longs: String,
     enums: String,
     defaults: true,
