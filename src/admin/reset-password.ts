@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { hashPassword, passwordProblem } from "../auth/passwords.js";
-import { defaultTenantName, initialPasswordPath } from "../bootstrap.js";
+import { defaultTenantName } from "../bootstrap.js";
 import type { Config } from "../config.js";
 import { appendAuditEvent } from "../store/audit-writer.js";
 import { initDatabase, type StoreLogger } from "../store/database.js";
@@ -57,8 +57,8 @@ function osUser(): string {
  * locks like a server does (a running server → DataDirLockedError). It
  * revokes the user's sessions and appends an audit record
  * (`users.reset_password`, method `cli/reset-password`) in the same
- * transaction. A password kept in `initial-admin-password` that no longer
- * opens the account is removed.
+ * transaction. A first password kept in `initial-admin-password` that no
+ * longer opens the account is removed by the server's next start.
  */
 export async function resetPassword(options: ResetPasswordOptions): Promise<ResetPasswordResult> {
   const tenant = options.tenant ?? defaultTenantName;
@@ -112,17 +112,8 @@ export async function resetPassword(options: ResetPasswordOptions): Promise<Rese
       });
       return revoked.length;
     });
-    removeStaleInitialPassword(dataDir, password, tenant, options.username);
     return { password, generated, tenantId: row.tenant_id, userId: row.user_id, sessionsRevoked };
   } finally {
     await db.close();
   }
-}
-
-/** removeStaleInitialPassword removes the generated first password of the bootstrap admin once it no longer opens the account. */
-function removeStaleInitialPassword(dataDir: string, password: string, tenant: string, username: string): void {
-  if (tenant !== defaultTenantName || username !== "admin") return;
-  const file = initialPasswordPath(dataDir);
-  if (!existsSync(file)) return;
-  if (readFileSync(file, "utf8").trim() !== password) unlinkSync(file);
 }
