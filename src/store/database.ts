@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { dirname, resolve } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { MikroORM, type Options } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
@@ -35,7 +36,7 @@ export interface DatabaseOptions {
   dataDir?: string;
   /**
    * lockDir is the folder held exclusively while PGlite runs on `dataDir`
-   * (default: `dataDir` itself): a second process gets DataDirLockedError
+   * (default: the folder `dataDir` is in, as `./.gatehouse` holds `pgdata`): a second process gets DataDirLockedError
    * before anything is opened or written. Not used with `url`, `pglite` or
    * `memory://`.
    */
@@ -169,7 +170,7 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
   if (!options.url && !options.pglite && !pgliteDir.startsWith("memory://")) {
     // One process per data directory: two PGlite instances on one folder
     // each see only their own writes, and one side's are lost.
-    dirLock = lockDataDir(options.lockDir ?? pgliteDir, options.lockCommand);
+    dirLock = lockDataDir(options.lockDir ?? dirname(resolve(pgliteDir)), options.lockCommand);
     if (dirLock.tookOver) {
       const was = dirLock.tookOver;
       logger?.warn(`data directory ${dirLock.dir}: took over the lock of process ${was.pid} (${was.command}, since ${was.acquiredAt}), which is gone`);
