@@ -190,6 +190,8 @@ describe("port first, then bootstrap", { timeout: 240_000 }, () => {
     expect(readFileSync(file, "utf8").trim()).toBe(password);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(await login(freeOne, password!)).not.toBe("");
+    // Where to go is said at start.
+    expect(next.stdout()).toContain(`API http://127.0.0.1:${freeOne}, console http://127.0.0.1:${freeOne}/console/`);
     // Never in the structured log.
     const logLines = next.stdout().split("\n").filter((l) => l.startsWith("{"));
     expect(logLines.some((l) => l.includes(password!))).toBe(false);
