@@ -78,6 +78,10 @@ export function renderApiReference(files: DescFile[], registry: FileRegistry): s
       "the request's `room_id`, *audited* (every call is recorded) and *mutates* (changes state: audited with " +
       "the change, and a cookie session must send `x-csrf-token`).",
     "",
+    "In JSON (Connect, grpcurl) a field is named in lowerCamelCase, shown beside its proto name where " +
+      "they differ; enum values are written by name, 64-bit integers as strings, `google.protobuf.Timestamp` " +
+      "as an RFC 3339 string and `google.protobuf.Value` as any JSON value.",
+    "",
     "## Services",
     "",
   );
@@ -155,7 +159,8 @@ function renderMessage(message: DescMessage): string[] {
     const oneof = field.oneof !== undefined && !field.oneof.proto.name.startsWith("_") ? ` (one of \`${field.oneof.name}\`)` : "";
     const comments = getComments(field);
     const text = [comments.leading, comments.trailing].filter((c) => c !== undefined && c.trim() !== "").join(" ");
-    out.push(`| \`${field.name}\` | ${fieldType(field)}${oneof} | ${cell(text)} |`);
+    const name = field.jsonName === field.name ? `\`${field.name}\`` : `\`${field.name}\` (\`${field.jsonName}\`)`;
+    out.push(`| ${name} | ${fieldType(field)}${oneof} | ${cell(text)} |`);
   }
   return out;
 }
@@ -180,7 +185,7 @@ function fieldType(field: DescField): string {
       return `repeated ${field.listKind === "scalar" ? scalarName(field.scalar) : field.listKind === "enum" ? typeLink(field.enum) : typeLink(field.message)}`;
     case "map": {
       const value = field.mapKind === "scalar" ? scalarName(field.scalar) : field.mapKind === "enum" ? typeLink(field.enum) : typeLink(field.message);
-      return `map<${scalarName(field.mapKey)}, ${value}>`;
+      return `map&lt;${scalarName(field.mapKey)}, ${value}&gt;`;
     }
   }
 }
@@ -199,10 +204,21 @@ function anchor(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 }
 
+/**
+ * escapeHtml keeps a comment's `<` and `>` outside code spans from being read
+ * as HTML (`Bearer <token>`); code spans are left as written.
+ */
+function escapeHtml(text: string): string {
+  return text
+    .split("`")
+    .map((part, i) => (i % 2 === 0 ? part.replace(/</g, "&lt;").replace(/>/g, "&gt;") : part))
+    .join("`");
+}
+
 /** paragraphs keeps a comment's blank-line paragraphs and joins its wrapped lines. */
 function paragraphs(comment: string | undefined): string {
   if (comment === undefined) return "";
-  return comment
+  return escapeHtml(comment)
     .split(/\n\s*\n/)
     .map((p) => p.split("\n").map((l) => l.trim()).join(" ").trim())
     .filter((p) => p !== "")
@@ -211,7 +227,7 @@ function paragraphs(comment: string | undefined): string {
 
 /** cell makes text safe for one Markdown table cell. */
 function cell(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|").trim();
+  return escapeHtml(text).replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|").trim();
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runNodeJs(protocGenDocs);

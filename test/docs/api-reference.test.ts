@@ -45,9 +45,13 @@ describe("protoc-gen-docs", () => {
     const doc = renderApiReference(files, registry);
     for (const file of files) {
       for (const message of file.messages) {
-        for (const field of message.fields) expect(doc, `${message.typeName}.${field.name}`).toContain(`| \`${field.name}\` |`);
+        const section = doc.split(`\n### ${message.name}\n`)[1]?.split("\n### ")[0] ?? "";
+        for (const field of message.fields) expect(section, `${message.typeName}.${field.name}`).toContain(`| \`${field.name}\``);
       }
-      for (const e of file.enums) for (const value of e.values) expect(doc).toContain(`| \`${value.name}\` | ${value.number} |`);
+      for (const e of file.enums) {
+        const section = doc.split(`\n### ${e.name}\n`)[1]?.split("\n### ")[0] ?? "";
+        for (const value of e.values) expect(section, `${e.typeName}.${value.name}`).toContain(`| \`${value.name}\` | ${value.number} |`);
+      }
     }
   });
 
