@@ -18,6 +18,7 @@ import { createRoomAccess } from "./rooms/room-access.js";
 import { createRoomTokenResolver } from "./rooms/room-tokens.js";
 import { createEffectivePolicies } from "./policies/effective-policy.js";
 import { createRuleCache } from "./rules/rule-cache.js";
+import { reportMalformedRules } from "./rules/malformed-rules.js";
 import { createRedlockManager } from "./locks/redlock-manager.js";
 import { createMemoryLockManager } from "./locks/memory-manager.js";
 import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
@@ -113,6 +114,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     shutdownSignal: shutdown.signal,
   };
   await bootstrap(deps, options.printSecret ?? ((line) => process.stdout.write(line + "\n")));
+  await reportMalformedRules(db, logger);
   await health.checkNow();
   const server = createServer(deps);
   const port = await server.listener.listen(config.port, config.host);
