@@ -129,10 +129,14 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
       if (!policy.networkEnabled) throw new HostDenied("network access not allowed by the policy (network_enabled is false)");
       const hostAllowed = matchAnyHostGlob(policy.allowedHosts, url.host);
       await authorize("net.fetch", url.host, hostAllowed);
+      // An ALLOW rule admits a host the policy's allowed_hosts does not list, as
+      // EvaluateRules says; the fetcher's address guard (private ranges, http://
+      // only to explicit host:port entries of the global policy) still applies.
+      const allowedHosts = hostAllowed ? policy.allowedHosts : [...policy.allowedHosts, url.host];
       const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
       const res = await fetcher(raw, init, {
         tenantId: principal.tenantId,
-        allowedHosts: policy.allowedHosts,
+        allowedHosts,
         maxBytes: Math.min(policy.maxOutputBytes * 4, 1024 * 1024),
         timeoutMs: Math.min(policy.timeoutMs, 10_000),
         signal: options.signal,

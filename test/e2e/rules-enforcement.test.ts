@@ -5,7 +5,7 @@ import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Effect, Level, Outcome, PolicySchema, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
+import { Effect, Level, Outcome, PolicySchema, RoomRole, StringListSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import { startGatehouse } from "../../src/app.js";
 import { createLogger } from "../../src/logger.js";
 import { validateRule, type RuleAction } from "../../src/domain/rules.js";
@@ -91,6 +91,41 @@ describe("rule enforcement (one decision path)", () => {
       const dry = await rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "store.write", resource: "notes/n1", baselineAllowed: true });
       expect(dry).toMatchObject({ allowed: false, reason: "DENIED_BY_RULE", decidingRuleIds: [deny.ruleId] });
       expect((await rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "store.write", resource: "drafts/n1", baselineAllowed: true })).allowed).toBe(true);
+    });
+  });
+
+  describe("gatehouse:net", () => {
+    it("lets an ALLOW net.fetch rule admit a host allowed_hosts does not list, as EvaluateRules says, and a DENY refuse it", async () => {
+      const http = await import("node:http");
+      const target = http.createServer((_req, res) => res.end("pong"));
+      await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+      const host = `127.0.0.1:${(target.address() as { port: number }).port}`;
+      try {
+        const god = server.client({ token: await server.login() });
+        // The global policy lists the test server's host:port explicitly (http to loopback); the room narrows allowed_hosts.
+        await god.policies.updateGlobalPolicy({
+          policy: create(PolicySchema, { timeoutMs: 10_000, networkEnabled: true, allowedHosts: create(StringListSchema, { values: [host, "*.example.com"] }) }),
+        });
+        const a = server.client({ token: admin.token });
+        const roomId = (await a.rooms.createRoom({ name: `net-${randomUUID().slice(0, 8)}` })).room!.roomId;
+        await a.rooms.addRoomMember({ roomId, userId: runner.id, role: RoomRole.EDITOR });
+        await a.policies.updateRoomPolicy({ roomId, policy: create(PolicySchema, { allowedHosts: create(StringListSchema, { values: ["*.example.com"] }) }) });
+        const code = 'import { fetch } from "gatehouse:net";\nexport default async function (input) { try { const r = await fetch(input.url); return "status " + r.status; } catch (e) { return e.name; } }';
+        const macroId = (await macros().updateMacros({ roomId, macros: [{ name: "fetcher", code }] })).macros[0]!.macroId;
+        const fetchOnce = async () => toJson(ValueSchema, (await macros().runMacro({ roomId, macroId, input: fromJson(ValueSchema, { url: `http://${host}/` }) })).output!);
+        const dry = () => rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "net.fetch", resource: host, baselineAllowed: false });
+
+        expect(await fetchOnce()).toBe("HostDenied");
+        expect((await dry()).allowed).toBe(false);
+        const allow = (await rules().createRule({ subject: `room:${roomId}`, action: "net.fetch", resource: host, effect: Effect.ALLOW })).rule!;
+        expect(await dry()).toMatchObject({ allowed: true, reason: "ALLOWED_BY_RULE", decidingRuleIds: [allow.ruleId] });
+        expect(await fetchOnce()).toBe("status 200");
+        const deny = (await rules().createRule({ subject: `macro:${macroId}`, action: "net.fetch", resource: "*", effect: Effect.DENY })).rule!;
+        expect(await dry()).toMatchObject({ allowed: false, decidingRuleIds: [deny.ruleId] });
+        expect(await fetchOnce()).toBe("HostDenied");
+      } finally {
+        await new Promise<void>((resolve) => target.close(() => resolve()));
+      }
     });
   });
 
