@@ -18,6 +18,7 @@ import { createRoomAccess } from "./rooms/room-access.js";
 import { createRoomTokenResolver } from "./rooms/room-tokens.js";
 import { createEffectivePolicies } from "./policies/effective-policy.js";
 import { createRuleCache } from "./rules/rule-cache.js";
+import { reportMalformedRules } from "./rules/malformed-rules.js";
 import { createRedlockManager } from "./locks/redlock-manager.js";
 import { createMemoryLockManager } from "./locks/memory-manager.js";
 import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
@@ -167,6 +168,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   try {
     const print = options.printSecret ?? ((line: string) => process.stdout.write(line + "\n"));
     if (!(await bootstrap(deps, print))) await offerInitialPassword(deps, print);
+    await reportMalformedRules(db, logger);
     await health.checkNow();
   } catch (err) {
     await close().catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { kPrincipal, kRequestInfo, type Principal } from "../context.js";
 import { DomainError } from "../domain/errors.js";
-import { accessRuleOf } from "./access-rules.js";
+import { accessRuleOf, roomIdOf } from "./access-rules.js";
 
 /**
  * Authenticator resolves the caller of a request from its headers (bearer
@@ -11,6 +11,7 @@ import { accessRuleOf } from "./access-rules.js";
  * `x-csrf-token` header.
  */
 export interface Authenticator {
+  /** message is the request's room scope, `{ roomId }` from the method's room_field (roomId undefined when it acts on no room). */
   authenticate(input: { header: Headers; mutates: boolean; ip: string; message: unknown }): Promise<Principal | undefined>;
 }
 
@@ -38,7 +39,8 @@ export function createAuthnInterceptor(authenticator: Authenticator): Intercepto
       header: req.header,
       mutates: rule?.mutates ?? true,
       ip: info.ip,
-      message: req.stream ? undefined : req.message,
+      // Only the room the method's room_field names: a room token is accepted for that room alone.
+      message: req.stream ? undefined : { roomId: roomIdOf(req.method, req.message) },
     });
     if (!principal) {
       throw new DomainError("unauthenticated", "UNAUTHENTICATED", "credentials required");

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/rules.proto.
  */
 export const file_gatehouse_v1_rules: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvcnVsZXMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEUnVsZRIPCgdydWxlX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg4KBmFjdGlvbhgEIAEoCRIQCghyZXNvdXJjZRgFIAEoCRIkCgZlZmZlY3QYBiABKA4yFC5nYXRlaG91c2UudjEuRWZmZWN0EhMKC2Rlc2NyaXB0aW9uGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlsKEExpc3RSdWxlc1JlcXVlc3QSFAoHc3ViamVjdBgBIAEoCUgAiAEBEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJQgoKCF9zdWJqZWN0Ik8KEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiEKDkdldFJ1bGVSZXF1ZXN0Eg8KB3J1bGVfaWQYASABKAkiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSKBAQoRQ3JlYXRlUnVsZVJlcXVlc3QSDwoHc3ViamVjdBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSEAoIcmVzb3VyY2UYAyABKAkSJAoGZWZmZWN0GAQgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdBITCgtkZXNjcmlwdGlvbhgFIAEoCSI2ChJDcmVhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLmdhdGVob3VzZS52MS5SdWxlIuoBChFVcGRhdGVSdWxlUmVxdWVzdBIPCgdydWxlX2lkGAEgASgJEhQKB3N1YmplY3QYAiABKAlIAIgBARITCgZhY3Rpb24YAyABKAlIAYgBARIVCghyZXNvdXJjZRgEIAEoCUgCiAEBEikKBmVmZmVjdBgFIAEoDjIULmdhdGVob3VzZS52MS5FZmZlY3RIA4gBARIYCgtkZXNjcmlwdGlvbhgGIAEoCUgEiAEBQgoKCF9zdWJqZWN0QgkKB19hY3Rpb25CCwoJX3Jlc291cmNlQgkKB19lZmZlY3RCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUiJAoRRGVsZXRlUnVsZVJlcXVlc3QSDwoHcnVsZV9pZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UiZAoURXZhbHVhdGVSdWxlc1JlcXVlc3QSEAoIc3ViamVjdHMYASADKAkSDgoGYWN0aW9uGAIgASgJEhAKCHJlc291cmNlGAMgASgJEhgKEGJhc2VsaW5lX2FsbG93ZWQYBCABKAgibQoVRXZhbHVhdGVSdWxlc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSGAoQbWF0Y2hlZF9ydWxlX2lkcxgCIAMoCRIZChFkZWNpZGluZ19ydWxlX2lkcxgDIAMoCRIOCgZyZWFzb24YBCABKAky7wQKDFJ1bGVzU2VydmljZRJhCglMaXN0UnVsZXMSHi5nYXRlaG91c2UudjEuTGlzdFJ1bGVzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0UnVsZXNSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZBJbCgdHZXRSdWxlEhwuZ2F0ZWhvdXNlLnYxLkdldFJ1bGVSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFJ1bGVSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZBJkCgpDcmVhdGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJkCgpVcGRhdGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJkCgpEZWxldGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJtCg1FdmFsdWF0ZVJ1bGVzEiIuZ2F0ZWhvdXNlLnYxLkV2YWx1YXRlUnVsZXNSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLkV2YWx1YXRlUnVsZXNSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZGIGcHJvdG8z", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvcnVsZXMucHJvdG8SDGdhdGVob3VzZS52MSKlAgoEUnVsZRIPCgdydWxlX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg4KBmFjdGlvbhgEIAEoCRIQCghyZXNvdXJjZRgFIAEoCRIkCgZlZmZlY3QYBiABKA4yFC5nYXRlaG91c2UudjEuRWZmZWN0EhMKC2Rlc2NyaXB0aW9uGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW1hbGZvcm1lZBgKIAEoCBIYChBtYWxmb3JtZWRfcmVhc29uGAsgASgJIlsKEExpc3RSdWxlc1JlcXVlc3QSFAoHc3ViamVjdBgBIAEoCUgAiAEBEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJQgoKCF9zdWJqZWN0Ik8KEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiEKDkdldFJ1bGVSZXF1ZXN0Eg8KB3J1bGVfaWQYASABKAkiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSKBAQoRQ3JlYXRlUnVsZVJlcXVlc3QSDwoHc3ViamVjdBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSEAoIcmVzb3VyY2UYAyABKAkSJAoGZWZmZWN0GAQgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdBITCgtkZXNjcmlwdGlvbhgFIAEoCSI2ChJDcmVhdGVSdWxlUmVzcG9uc2USIAoEcnVsZRgBIAEoCzISLmdhdGVob3VzZS52MS5SdWxlIuoBChFVcGRhdGVSdWxlUmVxdWVzdBIPCgdydWxlX2lkGAEgASgJEhQKB3N1YmplY3QYAiABKAlIAIgBARITCgZhY3Rpb24YAyABKAlIAYgBARIVCghyZXNvdXJjZRgEIAEoCUgCiAEBEikKBmVmZmVjdBgFIAEoDjIULmdhdGVob3VzZS52MS5FZmZlY3RIA4gBARIYCgtkZXNjcmlwdGlvbhgGIAEoCUgEiAEBQgoKCF9zdWJqZWN0QgkKB19hY3Rpb25CCwoJX3Jlc291cmNlQgkKB19lZmZlY3RCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUiJAoRRGVsZXRlUnVsZVJlcXVlc3QSDwoHcnVsZV9pZBgBIAEoCSIUChJEZWxldGVSdWxlUmVzcG9uc2UiZAoURXZhbHVhdGVSdWxlc1JlcXVlc3QSEAoIc3ViamVjdHMYASADKAkSDgoGYWN0aW9uGAIgASgJEhAKCHJlc291cmNlGAMgASgJEhgKEGJhc2VsaW5lX2FsbG93ZWQYBCABKAgibQoVRXZhbHVhdGVSdWxlc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSGAoQbWF0Y2hlZF9ydWxlX2lkcxgCIAMoCRIZChFkZWNpZGluZ19ydWxlX2lkcxgDIAMoCRIOCgZyZWFzb24YBCABKAky7wQKDFJ1bGVzU2VydmljZRJhCglMaXN0UnVsZXMSHi5nYXRlaG91c2UudjEuTGlzdFJ1bGVzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0UnVsZXNSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZBJbCgdHZXRSdWxlEhwuZ2F0ZWhvdXNlLnYxLkdldFJ1bGVSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFJ1bGVSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZBJkCgpDcmVhdGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJkCgpVcGRhdGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJkCgpEZWxldGVSdWxlEh8uZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZSITyvMYDxoLcnVsZXMud3JpdGUwARJtCg1FdmFsdWF0ZVJ1bGVzEiIuZ2F0ZWhvdXNlLnYxLkV2YWx1YXRlUnVsZXNSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLkV2YWx1YXRlUnVsZXNSZXNwb25zZSITkAIByvMYDBoKcnVsZXMucmVhZGIGcHJvdG8z", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * Rule is a runtime enforcement rule.
@@ -54,8 +54,9 @@ export type Rule = Message<"gatehouse.v1.Rule"> & {
   action: string;
 
   /**
-   * resource is a glob over the action's resource (`invoices`, `invoices/*`,
-   * `*.example.com`).
+   * resource is a pattern over the action's resources, in the action's form
+   * (see RulesService): `invoices`, `invoices/2024-*`, `*.example.com`,
+   * `reports/*`, `*`.
    *
    * @generated from field: string resource = 5;
    */
@@ -88,6 +89,25 @@ export type Rule = Message<"gatehouse.v1.Rule"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * malformed is true when the stored rule does not parse (written before
+   * the current resource forms, or behind the API's back). It is still
+   * enforced, fail-closed: a malformed DENY matches every resource of its
+   * action for its subject, a malformed ALLOW matches nothing. The server
+   * also logs every malformed rule at start-up. Fix it with UpdateRule or
+   * remove it with DeleteRule.
+   *
+   * @generated from field: bool malformed = 10;
+   */
+  malformed: boolean;
+
+  /**
+   * malformed_reason says what does not parse, when malformed is true.
+   *
+   * @generated from field: string malformed_reason = 11;
+   */
+  malformedReason: string;
 };
 
 /**
@@ -410,7 +430,10 @@ export type EvaluateRulesRequest = Message<"gatehouse.v1.EvaluateRulesRequest"> 
   action: string;
 
   /**
-   * resource is the concrete resource (a collection/id, a host).
+   * resource is the concrete resource, as enforcement builds it:
+   * `collection/id` for store.read, store.write and store.delete,
+   * `collection` for store.list, a host for net.fetch, a macro name for
+   * macro.run.
    *
    * @generated from field: string resource = 3;
    */
@@ -482,8 +505,30 @@ export const EvaluateRulesResponseSchema: GenMessage<EvaluateRulesResponse> = /*
 
 /**
  * RulesService manages the tenant's runtime rules, which the sandbox's host
- * functions check. A sandbox action is allowed when (the baseline allows it,
- * or an ALLOW rule matches) and no DENY rule matches.
+ * functions (gatehouse:store, gatehouse:net) and RunMacro check. A sandbox
+ * action is allowed when (the baseline allows it, or an ALLOW rule matches)
+ * and no DENY rule matches. EvaluateRules decides through the same function
+ * on the same resource strings as enforcement, so its answer is what a macro
+ * would meet.
+ *
+ * Rule resources, by action:
+ * - `store.read`, `store.write`, `store.delete`: `collection` (every record
+ *   of it) or `collection/idGlob` (`notes/n*`: `*` is any run of id
+ *   characters). A DENY on `notes` blocks `put("notes", "n1", …)`.
+ * - `store.list`: `collection`.
+ * - `net.fetch`: a host glob (`api.example.com`, `*.example.com`,
+ *   `**.example.com`, `host:port`, `*:8443`).
+ * - `macro.run`: a macro-name glob (`reports/*`, `reports/**`,
+ *   `reports/daily`).
+ * - any action: `*`, every resource. A rule with action `*` applies to each
+ *   action whose form its resource fits, so a DENY `* *` also stops RunMacro.
+ * Collections are 1-64 of `A-Za-z0-9_-`; ids 1-128 of `A-Za-z0-9_.:@-`.
+ *
+ * The concrete resource of a request (EvaluateRules.resource, and what the
+ * host functions and RunMacro ask about): `collection/id` for store.read,
+ * store.write and store.delete (get, put, remove, and each record a list
+ * returns); `collection` for store.list; the URL's host (`host` or
+ * `host:port`) for net.fetch; the macro's name for macro.run.
  *
  * Every method may also answer UNAUTHENTICATED (no, bad, expired or revoked
  * credentials), RESOURCE_EXHAUSTED (RATE_LIMITED, with retry_after) and
@@ -522,8 +567,9 @@ export const RulesService: GenService<{
   /**
    * CreateRule creates a rule.
    *
-   * Errors: INVALID_ARGUMENT (malformed subject, action or resource, or
-   * effect unspecified, with field); PERMISSION_DENIED (missing
+   * Errors: INVALID_ARGUMENT (malformed subject or action, a resource that
+   * does not fit its action's form (the message names the expected form),
+   * or effect unspecified, with field); PERMISSION_DENIED (missing
    * `rules.write`).
    *
    * @generated from rpc gatehouse.v1.RulesService.CreateRule
@@ -537,9 +583,13 @@ export const RulesService: GenService<{
    * UpdateRule changes the fields of a rule that are set in the request;
    * unset fields are left as they are.
    *
+   * The changed rule must parse: a malformed stored rule (Rule.malformed) is
+   * refused until its resource (or action) is fixed; it can be deleted.
+   *
    * Errors: NOT_FOUND (no such rule, or another tenant's); INVALID_ARGUMENT
-   * (a malformed value, or effect set to EFFECT_UNSPECIFIED, with field);
-   * PERMISSION_DENIED (missing `rules.write`).
+   * (a malformed value, a resource that does not fit the action's form, or
+   * effect set to EFFECT_UNSPECIFIED, with field); PERMISSION_DENIED
+   * (missing `rules.write`).
    *
    * @generated from rpc gatehouse.v1.RulesService.UpdateRule
    */
@@ -565,8 +615,10 @@ export const RulesService: GenService<{
    * EvaluateRules is a dry run: it says whether the tenant's rules allow an
    * action on a resource for a set of subjects, and which rules matched.
    *
-   * Errors: INVALID_ARGUMENT (malformed subject, action or resource);
-   * PERMISSION_DENIED (missing `rules.read`).
+   * Errors: INVALID_ARGUMENT (malformed subject or action, or a resource
+   * that is not the action's concrete resource, e.g. `notes` for
+   * `store.write`, which takes `notes/<id>`); PERMISSION_DENIED (missing
+   * `rules.read`).
    *
    * @generated from rpc gatehouse.v1.RulesService.EvaluateRules
    */
