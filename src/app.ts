@@ -9,10 +9,11 @@ import { createRedisNodes } from "./shared-state/redis-nodes.js";
 import { createLocalBus, createRedisBus } from "./shared-state/bus.js";
 import { createLimiterFactory } from "./shared-state/rate-limiters.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
-import { loadSigningKey } from "./auth/signing-keys.js";
+import { deriveSecretKey, loadSigningKey } from "./auth/signing-keys.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createSessionManager } from "./auth/sessions.js";
 import { createAuthenticator } from "./auth/authenticator.js";
+import { createAuthFailureLimit } from "./auth/failure-limit.js";
 import { createAuditStore } from "./audit/audit-store.js";
 import { createRoomAccess } from "./rooms/room-access.js";
 import { createRoomTokenResolver } from "./rooms/room-tokens.js";
@@ -75,7 +76,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   );
   const key = await loadSigningKey(config.jwtPrivateKey, config.dataDir);
   const tokens = createAccessTokens(key, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds });
-  const sessions = createSessionManager(db, bus, { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds }, logger);
+  const sessions = createSessionManager(
+    db,
+    bus,
+    { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds, cookieKey: deriveSecretKey(key, "gh_session cookie mac") },
+    logger,
+  );
   const rooms = createRoomAccess(db, bus);
   const policies = createEffectivePolicies(bus);
   const rules = createRuleCache(db, bus);
@@ -97,7 +103,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     ipLimiter: limiters({ name: "ip", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     principalLimiter: limiters({ name: "user", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     health,
-    authenticator: createAuthenticator(tokens, sessions, roomTokens.resolve),
+    authenticator: createAuthenticator(tokens, sessions, { roomTokens, failures: createAuthFailureLimit(limiters, config.authFailuresPerMinute) }),
     rooms,
     policies,
     rules,

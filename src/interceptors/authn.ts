@@ -12,6 +12,12 @@ import { accessRuleOf } from "./access-rules.js";
  */
 export interface Authenticator {
   authenticate(input: { header: Headers; mutates: boolean; ip: string; message: unknown }): Promise<Principal | undefined>;
+  /**
+   * refuseAnonymous throws the refusal of a call that needs credentials and
+   * carries none (UNAUTHENTICATED, or AUTH_RATE_LIMITED once the client has
+   * failed too often): a call without credentials counts as a failure.
+   */
+  refuseAnonymous?(ip: string): Promise<never>;
 }
 
 /** isInfrastructure tells the grpc.* services (health, reflection) that need no credentials. */
@@ -41,6 +47,7 @@ export function createAuthnInterceptor(authenticator: Authenticator): Intercepto
       message: req.stream ? undefined : req.message,
     });
     if (!principal) {
+      if (authenticator.refuseAnonymous) return authenticator.refuseAnonymous(info.ip);
       throw new DomainError("unauthenticated", "UNAUTHENTICATED", "credentials required");
     }
     req.contextValues.set(kPrincipal, principal);

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
 import { SignJWT } from "jose";
-import { createUser, refused, type FixtureUser } from "../support/fixtures.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { createUser, refusalOf, refused, type FixtureUser } from "../support/fixtures.js";
+import { adminPassword, startTestServer, type TestServer } from "../support/server.js";
 
 /**
  * Issue 13, findings 1, 3, 4 and 10 (tokens), over the real server:
@@ -119,5 +119,68 @@ describe("malformed credentials and token claims", () => {
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 150), seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
     );
+  });
+});
+
+describe("failed authentication limit (GATEHOUSE_AUTH_FAILURES_PER_MINUTE)", () => {
+  const LIMIT = 10;
+  let server: TestServer;
+  let token: string;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { GATEHOUSE_AUTH_FAILURES_PER_MINUTE: String(LIMIT), GATEHOUSE_SECURE_COOKIES: "false" } });
+    token = await server.login();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  // Every test starts with a clean count for 127.0.0.1 (the counter lives in Redis).
+  const resetCount = () => server.gatehouse.deps.limiters({ name: "auth-fail", points: LIMIT, durationSeconds: 60 }).reset("127.0.0.1");
+
+  /** expectLimited sends `attempt` LIMIT times (refused as `reason`), then twice more (AUTH_RATE_LIMITED with retry_after). */
+  async function expectLimited(attempt: () => Promise<{ status: number; code: string; reason: string }>, reason: string) {
+    await resetCount();
+    for (let i = 0; i < LIMIT; i++) expect(await attempt(), `attempt ${i + 1}`).toMatchObject({ code: "unauthenticated", reason });
+    for (let i = 0; i < 2; i++) expect(await attempt(), `attempt ${LIMIT + i + 1}`).toMatchObject({ status: 429, code: "resource_exhausted", reason: "AUTH_RATE_LIMITED" });
+  }
+
+  it("refuses garbage bearer tokens with AUTH_RATE_LIMITED past the limit, with retry_after, and still lets a valid token in", async () => {
+    await expectLimited(() => call(server, "AuthService/WhoAmI", {}, { authorization: `Bearer garbage-${randomUUID()}` }), "UNAUTHENTICATED");
+    const detail = await refused(server.client({ token: "garbage" }).auth.whoAmI({}), Code.ResourceExhausted, "AUTH_RATE_LIMITED");
+    expect(Number(detail.retryAfter?.seconds)).toBeGreaterThan(0);
+    // Calls without credentials are refused the same way once over the limit.
+    await refused(server.client().auth.whoAmI({}), Code.ResourceExhausted, "AUTH_RATE_LIMITED");
+    // A valid token is never blocked by it.
+    expect((await server.client({ token }).auth.whoAmI({})).user?.username).toBe("admin");
+  });
+
+  it("counts calls without credentials as failures", async () => {
+    await expectLimited(() => call(server, "AuthService/WhoAmI", {}, {}), "UNAUTHENTICATED");
+    expect((await server.client({ token }).auth.whoAmI({})).user?.username).toBe("admin");
+  });
+
+  it("refuses room token 0 on random room ids past the limit", async () => {
+    await expectLimited(() => call(server, "RoomsService/GetRoom", { roomId: randomUUID() }, { "x-room-token": "0" }), "INVALID_ROOM_TOKEN");
+    const room = (await server.client({ token }).rooms.createRoom({ name: `lim-${randomUUID().slice(0, 8)}` })).room!;
+    expect((await server.client({ token }).rooms.getRoom({ roomId: room.roomId })).room?.roomId).toBe(room.roomId);
+  });
+
+  it("refuses forged session cookies past the limit, and still lets a genuine session cookie in", async () => {
+    const login = await fetch(`${server.baseUrl}/gatehouse.v1.AuthService/Login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-protocol-version": "1", origin: server.baseUrl },
+      body: JSON.stringify({ tenant: "default", username: "admin", password: adminPassword }),
+    });
+    const genuine = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const forged = () => `gh_session=ghs.${randomUUID()}.${randomUUID()}.${Buffer.alloc(32, 7).toString("base64url")}`;
+    await expectLimited(() => call(server, "AuthService/WhoAmI", {}, { cookie: forged() }), "UNAUTHENTICATED");
+    expect(await call(server, "AuthService/WhoAmI", {}, { cookie: "gh_session=%E0%A4%A" })).toMatchObject({ code: "resource_exhausted", reason: "AUTH_RATE_LIMITED" });
+    expect(await call(server, "AuthService/WhoAmI", {}, { cookie: genuine })).toMatchObject({ status: 200, code: "ok" });
+  });
+
+  it("leaves calls with valid credentials uncounted", async () => {
+    await resetCount();
+    for (let i = 0; i < LIMIT * 2; i++) await server.client({ token }).auth.whoAmI({});
+    const r = await refusalOf(server.client({ token: "garbage" }).auth.whoAmI({}));
+    expect({ code: Code[r.code], reason: r.detail.reason }).toEqual({ code: "Unauthenticated", reason: "UNAUTHENTICATED" });
   });
 });
