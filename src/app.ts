@@ -14,6 +14,7 @@ import { createAccessTokens } from "./auth/access-tokens.js";
 import { createSessionManager } from "./auth/sessions.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { createAuthFailureLimit } from "./auth/failure-limit.js";
+import { createLoginAudit } from "./auth/login-audit.js";
 import { createAuditStore } from "./audit/audit-store.js";
 import { createRoomAccess } from "./rooms/room-access.js";
 import { createRoomTokenResolver } from "./rooms/room-tokens.js";
@@ -91,6 +92,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing })
     : createMemoryLockManager({ fencing });
   const macroCache = createMacroCache(bus);
+  const audit = createAuditStore(db);
+  const loginAudit = createLoginAudit({ limiters, audit, db, logger, windowSeconds: config.lockoutUserWindowSeconds });
   const sandbox = createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger });
   const deps: Deps = {
     config,
@@ -107,13 +110,14 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     rooms,
     policies,
     rules,
-    audit: createAuditStore(db),
+    audit,
     locks,
     sandbox,
     macroCache,
     netFetch: createNetFetcher(db, policies),
     tokens,
     sessions,
+    loginAudit,
     signingKey: key,
     jwks: async () => ({ keys: [key.publicJwk] }),
     shutdownSignal: shutdown.signal,
@@ -129,6 +133,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     (closing ??= (async () => {
       health.markShuttingDown();
       await server.listener.close(config.shutdownGraceMs);
+      // Summaries of refused logins still waiting for their window's end, with the count so far.
+      await loginAudit.close();
       shutdown.abort();
       health.stop();
       sessions.close();

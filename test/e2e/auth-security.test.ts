@@ -5,6 +5,8 @@ import fc from "fast-check";
 import { SignJWT } from "jose";
 import { createUser, refusalOf, refused, type FixtureUser } from "../support/fixtures.js";
 import { adminPassword, startTestServer, type TestServer } from "../support/server.js";
+import { createTestDatabase } from "../support/database.js";
+import { initDatabase } from "../../src/store/database.js";
 
 /**
  * Issue 13, findings 1, 3, 4 and 10 (tokens), over the real server:
@@ -182,5 +184,120 @@ describe("failed authentication limit (GATEHOUSE_AUTH_FAILURES_PER_MINUTE)", () 
     for (let i = 0; i < LIMIT * 2; i++) await server.client({ token }).auth.whoAmI({});
     const r = await refusalOf(server.client({ token: "garbage" }).auth.whoAmI({}));
     expect({ code: Code[r.code], reason: r.detail.reason }).toEqual({ code: "Unauthenticated", reason: "UNAUTHENTICATED" });
+  });
+});
+
+interface LoginRecord {
+  tenant_id: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  ip: string | null;
+  outcome: string;
+  reason: string | null;
+  resource: string | null;
+  details: Record<string, unknown> | null;
+}
+
+const loginRecordsSql = "select tenant_id, actor_id, actor_name, ip, outcome, reason, resource, details from audit_events where action = 'auth.login' and method = 'gatehouse.v1.AuthService/Login' order by tenant_id, seq";
+
+/** waitOutWindowEdge waits (at most a minute) when the daily audit window ends within the next minute, so a test's attempts share one window. */
+async function waitOutWindowEdge(): Promise<void> {
+  const toEnd = 86_400_000 - (Date.now() % 86_400_000);
+  if (toEnd < 60_000) await new Promise((r) => setTimeout(r, toEnd + 1000));
+}
+
+describe("every login attempt is audited, within a bound", () => {
+  it("records each refused attempt with reason, username and client address, 20 per account and window, then one summary carrying the count", async () => {
+    await waitOutWindowEdge();
+    const testDb = await createTestDatabase();
+    const server = await startTestServer({ db: testDb, env: { GATEHOUSE_LOCKOUT_USER_WINDOW_SECONDS: "86400" } });
+    let closed = false;
+    try {
+      const victim = await createUser(server, { level: USER, roles: ["viewer"], prefix: "flood" });
+      const login = (password: string, username = victim.username) => server.client().auth.login({ tenant: "default", username, password });
+      for (let i = 0; i < 5; i++) await refused(login("wrong-password-1"), Code.Unauthenticated, "INVALID_CREDENTIALS");
+      // The right password during the lockout is refused, and recorded.
+      await refused(login("fixture-password-1"), Code.ResourceExhausted, "LOGIN_LOCKED");
+      for (let i = 0; i < 24; i++) await refused(login("wrong-password-1"), Code.ResourceExhausted, "LOGIN_LOCKED");
+      // Rotating usernames from one client: its records stop at 100 per window too.
+      for (let batch = 0; batch < 9; batch++) {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => refused(login("wrong-password-1", `rotate-${batch}${i}-${randomUUID().slice(0, 6)}`), Code.Unauthenticated, "INVALID_CREDENTIALS")));
+      }
+
+      const rows = (await server.gatehouse.deps.db.asSystem((em) => em.execute(loginRecordsSql))) as LoginRecord[];
+      // (createUser logged the victim in once: that ALLOWED record is not an attempt of the flood.)
+      const mine = rows.filter((r) => r.actor_name === victim.username && r.outcome !== "ALLOWED");
+      expect(mine.map((r) => r.reason)).toEqual([...Array<string>(5).fill("INVALID_CREDENTIALS"), ...Array<string>(15).fill("LOGIN_LOCKED")]);
+      expect(mine.map((r) => r.details?.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      for (const r of mine) {
+        expect(r.ip).toMatch(/127\.0\.0\.1$/);
+        expect(r.resource).toBe(`user:${victim.username}`);
+      }
+      // Where the account was looked up (not when refused before, as locked), the record names its id too.
+      expect(mine.slice(0, 5).map((r) => r.actor_id)).toEqual(Array<string>(5).fill(victim.id));
+      expect(mine.filter((r) => r.outcome === "DENIED")).toHaveLength(5);
+      const rotating = rows.filter((r) => r.actor_name?.startsWith("rotate-"));
+      expect(rotating).toHaveLength(80);
+      // The correct password still logs in once the lockout is over; a success is always recorded.
+      await server.gatehouse.deps.limiters({ name: "login-fail-user", points: 5, durationSeconds: 900 }).reset(`default\u0000${victim.username}`);
+      await login("fixture-password-1");
+
+      await server.close();
+      closed = true;
+      const db = await initDatabase({ url: testDb.url, poolMax: 2 });
+      try {
+        const after = (await db.asSystem((em) => em.execute(loginRecordsSql))) as LoginRecord[];
+        const summaries = after.filter((r) => r.reason === "LOGIN_ATTEMPTS_SUMMARY");
+        expect(summaries).toHaveLength(2);
+        const account = summaries.find((r) => r.details?.summary === "account")!;
+        expect(account.actor_name).toBe(victim.username);
+        expect(account.details).toMatchObject({ attempts: 30, recorded: 20, notRecorded: 10, username: victim.username });
+        const client = summaries.find((r) => r.details?.summary === "client")!;
+        expect(client.details).toMatchObject({ attempts: 110, recorded: 100, notRecorded: 10 });
+        const success = after.filter((r) => r.actor_name === victim.username && r.outcome === "ALLOWED");
+        expect(success).toHaveLength(2);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      if (!closed) await server.close();
+      await testDb.drop();
+    }
+  }, 180_000);
+
+  describe("attempts refused before any account is found", () => {
+    let server: TestServer;
+    let platformTenant: string;
+    beforeAll(async () => {
+      server = await startTestServer({ env: { GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE: "4" } });
+      platformTenant = ((await server.gatehouse.deps.db.asSystem((em) => em.execute("select id from tenants where name = 'default'"))) as Array<{ id: string }>)[0]!.id;
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+    const records = async () => (await server.gatehouse.deps.db.asSystem((em) => em.execute(loginRecordsSql))) as LoginRecord[];
+
+    it("records malformed usernames and tenants (INVALID_ARGUMENT) in the platform tenant's chain", async () => {
+      const login = (tenant: string, username: string) => server.client().auth.login({ tenant, username, password: "whatever-password" });
+      await refused(login("default", "nul\u0000user"), Code.InvalidArgument, "INVALID_ARGUMENT");
+      await refused(login("default", "x".repeat(200)), Code.InvalidArgument, "INVALID_ARGUMENT");
+      await refused(login("default", ""), Code.InvalidArgument, "INVALID_ARGUMENT");
+      await refused(login("bad\u0007tenant", "someone"), Code.InvalidArgument, "INVALID_ARGUMENT");
+      const rows = (await records()).filter((r) => r.reason === "INVALID_ARGUMENT");
+      expect(rows.map((r) => r.actor_name)).toEqual(["nul\\u0000user", "x".repeat(64), "", "someone"]);
+      expect(rows.every((r) => r.tenant_id === platformTenant && r.ip !== null && r.ip !== "")).toBe(true);
+      expect(rows[3]!.details).toMatchObject({ tenant: "bad\\u0007tenant" });
+    });
+
+    it("records attempts naming no tenant in the platform tenant's chain, with the tenant tried, and rate-limited attempts", async () => {
+      const tenant = `no-such-${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < 4; i++) {
+        await refused(server.client().auth.login({ tenant, username: "admin", password: "whatever-password" }), Code.Unauthenticated, "INVALID_CREDENTIALS");
+      }
+      await refused(server.client().auth.login({ tenant, username: "admin", password: "whatever-password" }), Code.ResourceExhausted, "RATE_LIMITED");
+      const rows = (await records()).filter((r) => r.details?.tenant === tenant);
+      expect(rows.map((r) => r.reason)).toEqual(["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED"]);
+      expect(rows.every((r) => r.tenant_id === platformTenant && r.actor_name === "admin" && r.actor_id === null)).toBe(true);
+    });
   });
 });
