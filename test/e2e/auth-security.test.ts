@@ -129,7 +129,8 @@ describe("failed authentication limit (GATEHOUSE_AUTH_FAILURES_PER_MINUTE)", () 
   let server: TestServer;
   let token: string;
   beforeAll(async () => {
-    server = await startTestServer({ env: { GATEHOUSE_AUTH_FAILURES_PER_MINUTE: String(LIMIT), GATEHOUSE_SECURE_COOKIES: "false" } });
+    // Trusting x-forwarded-for lets one test speak from IPv6 addresses; without it the socket's address counts.
+    server = await startTestServer({ env: { GATEHOUSE_AUTH_FAILURES_PER_MINUTE: String(LIMIT), GATEHOUSE_SECURE_COOKIES: "false", GATEHOUSE_TRUST_PROXY: "true" } });
     token = await server.login();
   });
   afterAll(async () => {
@@ -177,6 +178,14 @@ describe("failed authentication limit (GATEHOUSE_AUTH_FAILURES_PER_MINUTE)", () 
     await expectLimited(() => call(server, "AuthService/WhoAmI", {}, { cookie: forged() }), "UNAUTHENTICATED");
     expect(await call(server, "AuthService/WhoAmI", {}, { cookie: "gh_session=%E0%A4%A" })).toMatchObject({ code: "resource_exhausted", reason: "AUTH_RATE_LIMITED" });
     expect(await call(server, "AuthService/WhoAmI", {}, { cookie: genuine })).toMatchObject({ status: 200, code: "ok" });
+  });
+
+  it("counts IPv6 clients per /64", async () => {
+    const from = (ip: string) => call(server, "AuthService/WhoAmI", {}, { authorization: "Bearer garbage", "x-forwarded-for": ip });
+    for (let i = 0; i < LIMIT; i++) expect(await from(`2001:db8:aa:1::${(i + 1).toString(16)}`)).toMatchObject({ code: "unauthenticated" });
+    // Another address of the same /64 is over the limit; another /64 is not.
+    expect(await from("2001:db8:aa:1:ffff:ffff:ffff:ffff")).toMatchObject({ code: "resource_exhausted", reason: "AUTH_RATE_LIMITED" });
+    expect(await from("2001:db8:aa:2::1")).toMatchObject({ code: "unauthenticated", reason: "UNAUTHENTICATED" });
   });
 
   it("leaves calls with valid credentials uncounted", async () => {
