@@ -9,10 +9,12 @@ import { createRedisNodes } from "./shared-state/redis-nodes.js";
 import { createLocalBus, createRedisBus } from "./shared-state/bus.js";
 import { createLimiterFactory } from "./shared-state/rate-limiters.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
-import { loadSigningKey } from "./auth/signing-keys.js";
+import { deriveSecretKey, loadSigningKey } from "./auth/signing-keys.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createSessionManager } from "./auth/sessions.js";
 import { createAuthenticator } from "./auth/authenticator.js";
+import { createAuthFailureLimit } from "./auth/failure-limit.js";
+import { createLoginAudit } from "./auth/login-audit.js";
 import { createAuditStore } from "./audit/audit-store.js";
 import { createRoomAccess } from "./rooms/room-access.js";
 import { createRoomTokenResolver } from "./rooms/room-tokens.js";
@@ -86,7 +88,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   );
   const key = await loadSigningKey(config.jwtPrivateKey, config.dataDir);
   const tokens = createAccessTokens(key, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds });
-  const sessions = createSessionManager(db, bus, { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds }, logger);
+  const sessions = createSessionManager(
+    db,
+    bus,
+    { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds, cookieKey: deriveSecretKey(key, "gh_session cookie mac") },
+    logger,
+  );
   const rooms = createRoomAccess(db, bus);
   const policies = createEffectivePolicies(bus);
   const rules = createRuleCache(db, bus);
@@ -97,6 +104,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     metrics,
   );
   const macroCache = createMacroCache(bus);
+  const audit = instrumentAudit(createAuditStore(db), metrics);
+  const loginAudit = createLoginAudit({ limiters, audit, db, logger, windowSeconds: config.lockoutUserWindowSeconds });
   const sandbox = instrumentSandbox(createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger }), metrics);
   const deps: Deps = {
     config,
@@ -110,17 +119,18 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     principalLimiter: limiters({ name: "user", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     checkLimiter: limiters({ name: "check", points: config.checkRateLimitPerMinute, durationSeconds: 60 }),
     health,
-    authenticator: createAuthenticator(tokens, sessions, roomTokens.resolve),
+    authenticator: createAuthenticator(tokens, sessions, { roomTokens, failures: createAuthFailureLimit(limiters, config.authFailuresPerMinute) }),
     rooms,
     policies,
     rules,
-    audit: instrumentAudit(createAuditStore(db), metrics),
+    audit,
     locks,
     sandbox,
     macroCache,
     netFetch: createNetFetcher(db, policies),
     tokens,
     sessions,
+    loginAudit,
     signingKey: key,
     jwks: async () => ({ keys: [key.publicJwk] }),
     shutdownSignal: shutdown.signal,
@@ -132,6 +142,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     (closing ??= (async () => {
       health.markShuttingDown();
       await server.listener.close(config.shutdownGraceMs);
+      // Summaries of refused logins still waiting for their window's end, with the count so far.
+      await loginAudit.close();
       shutdown.abort();
       health.stop();
       sessions.close();

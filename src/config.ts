@@ -39,6 +39,8 @@ export interface Config {
   sessionAbsoluteSeconds: number;
   rateLimitPerMinute: number;
   loginRateLimitPerMinute: number;
+  /** authFailuresPerMinute bounds failed authentication per client IP (IPv6 per /64), across replicas. */
+  authFailuresPerMinute: number;
   lockoutUserFailures: number;
   lockoutUserWindowSeconds: number;
   lockoutUserDurationSeconds: number;
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     sessionAbsoluteSeconds: int("SESSION_ABSOLUTE_SECONDS", 43_200, 10, 2_592_000),
     rateLimitPerMinute: int("RATE_LIMIT_PER_MINUTE", 100, 1, 10_000_000),
     loginRateLimitPerMinute: int("LOGIN_RATE_LIMIT_PER_MINUTE", 10, 1, 10_000_000),
+    authFailuresPerMinute: int("AUTH_FAILURES_PER_MINUTE", 30, 1, 10_000_000),
     lockoutUserFailures: int("LOCKOUT_USER_FAILURES", 5, 1, 1000),
     lockoutUserWindowSeconds: int("LOCKOUT_USER_WINDOW_SECONDS", 900, 1, 86_400),
     lockoutUserDurationSeconds: int("LOCKOUT_USER_DURATION_SECONDS", 900, 1, 86_400),

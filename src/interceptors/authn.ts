@@ -13,6 +13,12 @@ import { accessRuleOf, roomIdOf } from "./access-rules.js";
 export interface Authenticator {
   /** message is the request's room scope, `{ roomId }` from the method's room_field (roomId undefined when it acts on no room). */
   authenticate(input: { header: Headers; mutates: boolean; ip: string; message: unknown }): Promise<Principal | undefined>;
+  /**
+   * refuseAnonymous throws the refusal of a call that needs credentials and
+   * carries none (UNAUTHENTICATED, or AUTH_RATE_LIMITED once the client has
+   * failed too often): a call without credentials counts as a failure.
+   */
+  refuseAnonymous?(ip: string): Promise<never>;
 }
 
 /** isInfrastructure tells the grpc.* services (health, reflection) that need no credentials. */
@@ -43,6 +49,7 @@ export function createAuthnInterceptor(authenticator: Authenticator): Intercepto
       message: req.stream ? undefined : { roomId: roomIdOf(req.method, req.message) },
     });
     if (!principal) {
+      if (authenticator.refuseAnonymous) return authenticator.refuseAnonymous(info.ip);
       throw new DomainError("unauthenticated", "UNAUTHENTICATED", "credentials required");
     }
     req.contextValues.set(kPrincipal, principal);

@@ -13,12 +13,22 @@ function carriesCredentials(header: Headers): boolean {
 }
 
 /**
+ * limitsItself tells Login, which has its own, stricter limit per client IP
+ * (GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE) inside its handler, where every
+ * refused attempt is also audited with the username tried.
+ */
+function limitsItself(serviceTypeName: string, methodName: string): boolean {
+  return serviceTypeName === "gatehouse.v1.AuthService" && methodName === "Login";
+}
+
+/**
  * createIpRateLimitInterceptor limits calls that carry no credentials per
- * client IP (before any authentication or database work).
+ * client IP (before any authentication or database work). Login is left to
+ * its own limit, so its refusals are audited.
  */
 export function createIpRateLimitInterceptor(limiter: Limiter): Interceptor {
   return (next) => async (req) => {
-    if (isInfrastructure(req.service.typeName) || carriesCredentials(req.header)) return next(req);
+    if (isInfrastructure(req.service.typeName) || carriesCredentials(req.header) || limitsItself(req.service.typeName, req.method.name)) return next(req);
     const result = await limiter.consume(`ip:${req.contextValues.get(kRequestInfo).ip}`);
     if (!result.ok) throw refuse(result.retryAfterSeconds, "client address");
     return next(req);
