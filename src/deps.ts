@@ -13,6 +13,7 @@ import type { AuditStore } from "./interceptors/audit.js";
 import type { AccessTokens } from "./auth/access-tokens.js";
 import type { SessionManager } from "./auth/sessions.js";
 import type { SigningKey } from "./auth/signing-keys.js";
+import type { LoginAudit } from "./auth/login-audit.js";
 import type { LockManager } from "./locks/lock-manager.js";
 import type { SandboxPool } from "./sandbox/index.js";
 import type { NetFetcher } from "./macros/host-functions.js";
@@ -36,6 +37,8 @@ export interface Deps {
   limiters: LimiterFactory;
   ipLimiter: Limiter;
   principalLimiter: Limiter;
+  /** checkLimiter is the per-principal budget of CheckPermission/CheckPermissions (GATEHOUSE_CHECK_RATE_LIMIT_PER_MINUTE). */
+  checkLimiter: Limiter;
   health: HealthMonitor;
   authenticator: Authenticator;
   rooms: RoomAccess;
@@ -54,6 +57,8 @@ export interface Deps {
   netFetch: NetFetcher;
   tokens: AccessTokens;
   sessions: SessionManager;
+  /** loginAudit bounds the audit records of refused logins (summaries past the bound). */
+  loginAudit: LoginAudit;
   signingKey: SigningKey;
   /** jwks answers the public signing keys (GET /.well-known/jwks.json). */
   jwks(): Promise<{ keys: object[] }>;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT, jwtVerify, decodeProtectedHeader } from "jose";
+import { isUuid } from "../domain/ids.js";
 import type { SigningKey } from "./signing-keys.js";
 
 /** AccessClaims are the claims Gatehouse puts in an access token. */
@@ -20,8 +21,29 @@ export interface AccessTokens {
 }
 
 /**
+ * claimsOf answers the claims of a verified payload, or undefined when any
+ * claim is malformed or the token outlives `ttlSeconds`: `sub`, `tid`, `sid`
+ * must be UUIDs, `lvl` a small integer, `jti` a short string, `iat` and
+ * `exp` integers with `exp` after `iat`, `exp − iat` at most the configured
+ * lifetime and `iat` not in the future (beyond the leeway). A token signed
+ * with the real key but issued for longer, or dated ahead, is refused.
+ */
+function claimsOf(payload: Record<string, unknown>, ttlSeconds: number, nowSeconds: number, leeway: number): AccessClaims | undefined {
+  const { sub, tid, sid, jti, lvl, iat, exp } = payload;
+  if (typeof sub !== "string" || !isUuid(sub)) return undefined;
+  if (typeof tid !== "string" || !isUuid(tid)) return undefined;
+  if (typeof sid !== "string" || !isUuid(sid)) return undefined;
+  if (typeof jti !== "string" || jti === "" || jti.length > 128) return undefined;
+  if (typeof lvl !== "number" || !Number.isInteger(lvl) || lvl < 0 || lvl > 100) return undefined;
+  if (typeof iat !== "number" || !Number.isInteger(iat) || typeof exp !== "number" || !Number.isInteger(exp)) return undefined;
+  if (exp <= iat || exp - iat > ttlSeconds || iat > nowSeconds + leeway) return undefined;
+  return { sub: sub.toLowerCase(), tid: tid.toLowerCase(), lvl, sid: sid.toLowerCase(), jti, exp };
+}
+
+/**
  * createAccessTokens signs with the one Ed25519 key and verifies with the
- * algorithm pinned, `kid`, `iss`, `aud` and `exp` (30 s leeway) checked.
+ * algorithm pinned, `kid`, `iss`, `aud` and `exp` (30 s leeway) checked, and
+ * every claim's shape and the token's lifetime checked (claimsOf).
  * Verified tokens are cached until they expire: verification costs about as
  * much as a whole no-op call, and a token's signature never changes.
  * Revocation is checked separately, per call, by the session cache.
@@ -65,15 +87,8 @@ export function createAccessTokens(key: SigningKey, opts: { issuer: string; audi
           currentDate: new Date(now()),
           requiredClaims: ["sub", "exp", "iat", "jti"],
         });
-        const claims: AccessClaims = {
-          sub: String(payload.sub),
-          tid: String(payload.tid),
-          lvl: Number(payload.lvl),
-          sid: String(payload.sid),
-          jti: String(payload.jti),
-          exp: Number(payload.exp),
-        };
-        if (!claims.tid || !claims.sid || !Number.isInteger(claims.lvl)) return undefined;
+        const claims = claimsOf(payload, opts.ttlSeconds, now() / 1000, leeway);
+        if (!claims) return undefined;
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
         cache.set(token, claims);
         return claims;

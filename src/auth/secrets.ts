@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** newSecret makes a 256-bit random secret, base64url. */
 export function newSecret(): string {
@@ -39,4 +39,31 @@ export function parseCredential(raw: string, kind: "ghr" | "ghs"): SessionCreden
   const m = credentialPattern.exec(raw);
   if (!m || m[1] !== kind) return undefined;
   return { kind, tenantId: m[2]!, sessionId: m[3]!, secret: m[4]! };
+}
+
+/**
+ * newMacSecret makes the 256-bit secret of a session cookie that the server
+ * can recognise as its own without the database: 128 random bits followed by
+ * 128 bits of HMAC-SHA256(key, `<kind>:<tenant>:<session>:<random>`), under
+ * a key every replica derives from the shared signing key. The database
+ * still holds only its hash and decides whether the session is alive.
+ */
+export function newMacSecret(key: Uint8Array, kind: SessionCredential["kind"], tenantId: string, sessionId: string): string {
+  const nonce = randomBytes(16);
+  return Buffer.concat([nonce, macOf(key, kind, tenantId, sessionId, nonce)]).toString("base64url");
+}
+
+/**
+ * hasValidMac tells whether a parsed credential's secret carries the MAC of
+ * newMacSecret under `key` (constant time). Credentials made before cookies
+ * carried a MAC, and forged ones, answer false.
+ */
+export function hasValidMac(key: Uint8Array, cred: SessionCredential): boolean {
+  const raw = Buffer.from(cred.secret, "base64url");
+  if (raw.length !== 32) return false;
+  return timingSafeEqual(raw.subarray(16), macOf(key, cred.kind, cred.tenantId, cred.sessionId, raw.subarray(0, 16)));
+}
+
+function macOf(key: Uint8Array, kind: string, tenantId: string, sessionId: string, nonce: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(`${kind}:${tenantId.toLowerCase()}:${sessionId.toLowerCase()}:`).update(nonce).digest().subarray(0, 16);
 }

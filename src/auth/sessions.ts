@@ -2,7 +2,8 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Database } from "../store/database.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Logger } from "../logger.js";
-import { formatCredential, hashSecret, newSecret, parseCredential, sameSecret } from "./secrets.js";
+import { randomUUID } from "node:crypto";
+import { formatCredential, hasValidMac, hashSecret, newMacSecret, newSecret, parseCredential, sameSecret } from "./secrets.js";
 
 /** SessionState is what a call needs to know about its session, user and roles. */
 export interface SessionState {
@@ -35,6 +36,8 @@ export interface StartedSession {
 export interface SessionTimes {
   idleSeconds: number;
   absoluteSeconds: number;
+  /** cookieKey MACs session cookies (deriveSecretKey of the signing key); unset → random per process. */
+  cookieKey?: Uint8Array;
 }
 
 const channel = "sessions";
@@ -54,6 +57,14 @@ export interface SessionManager {
   load(tenantId: string, sessionId: string): Promise<SessionState | undefined>;
   /** resolveCookie checks a `gh_session` cookie value and answers its session. */
   resolveCookie(raw: string): Promise<SessionState | undefined>;
+  /**
+   * cookieShape tells, without the database, what a `gh_session` value is:
+   * `malformed` (not our shape: no session can match), `genuine` (made by a
+   * replica sharing the signing key: its MAC checks), or `unproven` (our
+   * shape without a valid MAC: forged, or made before cookies carried one;
+   * only the database can tell).
+   */
+  cookieShape(raw: string): "malformed" | "genuine" | "unproven";
   /**
    * revoke ends one session inside the caller's transaction. Caches are not
    * touched: call invalidateSession once the transaction has committed, or a
@@ -99,6 +110,7 @@ select s.id, s.tenant_id, s.user_id, u.username, u.level, u.disabled, s.csrf_tok
 /** createSessionManager builds the manager over the database and bus. */
 export function createSessionManager(db: Database, bus: Bus, times: SessionTimes, logger: Logger, now: () => number = Date.now): SessionManager {
   const cache = new Map<string, { state: SessionState | undefined; loadedAt: number }>();
+  const cookieKey = times.cookieKey ?? Buffer.from(newSecret(), "base64url");
 
   const unsubscribe = bus.subscribe(channel, (message) => {
     const [kind, tenantId, id] = message.split(":");
@@ -160,18 +172,18 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
   return {
     async start(em, { tenantId, userId, ip, userAgent, browser }) {
       const t = now();
+      const sessionId = randomUUID();
       const refreshSecret = newSecret();
-      const cookieSecret = browser ? newSecret() : undefined;
+      const cookieSecret = browser ? newMacSecret(cookieKey, "ghs", tenantId, sessionId) : undefined;
       const csrfToken = browser ? newSecret() : undefined;
       const absolute = new Date(t + times.absoluteSeconds * 1000);
       const idle = new Date(Math.min(t + times.idleSeconds * 1000, absolute.getTime()));
-      const rows = (await em.execute(
-        `insert into sessions (tenant_id, user_id, refresh_token_hash, csrf_token_hash, cookie_secret_hash, ip, user_agent, created_at, last_seen_at, idle_expires_at, absolute_expires_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-        [tenantId, userId, hashSecret(refreshSecret), csrfToken ? hashSecret(csrfToken) : null, cookieSecret ? hashSecret(cookieSecret) : null,
+      await em.execute(
+        `insert into sessions (id, tenant_id, user_id, refresh_token_hash, csrf_token_hash, cookie_secret_hash, ip, user_agent, created_at, last_seen_at, idle_expires_at, absolute_expires_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [sessionId, tenantId, userId, hashSecret(refreshSecret), csrfToken ? hashSecret(csrfToken) : null, cookieSecret ? hashSecret(cookieSecret) : null,
           ip.slice(0, 64), userAgent.slice(0, 256), new Date(t), new Date(t), idle, absolute],
-      )) as Array<{ id: string }>;
-      const sessionId = rows[0]!.id;
+      );
       return {
         sessionId,
         refreshToken: formatCredential({ kind: "ghr", tenantId, sessionId, secret: refreshSecret }),
@@ -237,6 +249,12 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       const state = await load(cred.tenantId, cred.sessionId);
       if (!state || !sameSecret(cred.secret, state.cookieSecretHash)) return undefined;
       return state;
+    },
+
+    cookieShape(raw) {
+      const cred = parseCredential(raw, "ghs");
+      if (!cred) return "malformed";
+      return hasValidMac(cookieKey, cred) ? "genuine" : "unproven";
     },
 
     async revoke(em, sessionId, reason) {

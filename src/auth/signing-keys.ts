@@ -1,4 +1,4 @@
-import { generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
@@ -36,4 +36,14 @@ export async function loadSigningKey(configuredPem: string | undefined, dataDir:
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
   return { kid, privateKey, publicKey, publicJwk: { ...jwk, kid, alg: "EdDSA", use: "sig" } };
+}
+
+/**
+ * deriveSecretKey derives a 256-bit key for `purpose` from the signing key
+ * (HKDF-SHA256 over its PKCS#8 form): replicas share the signing key, so
+ * they derive the same key, and replacing the signing key replaces it too.
+ */
+export function deriveSecretKey(key: SigningKey, purpose: string): Buffer {
+  const ikm = key.privateKey.export({ type: "pkcs8", format: "der" });
+  return Buffer.from(hkdfSync("sha256", ikm, "gatehouse", purpose, 32));
 }

@@ -26,3 +26,13 @@ export function tenantNameProblem(name: string): string | undefined {
 export function roleNameProblem(name: string): string | undefined {
   return roleNamePattern.test(name) ? undefined : "must match ^[a-z][a-z0-9_.-]{1,63}$";
 }
+
+/** macroNamePattern is the shape of a macro name, unique per room (`reports/daily.js`). */
+export const macroNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,127}$/;
+
+/** macroNameProblem answers why a macro name is refused, or undefined. */
+export function macroNameProblem(name: string): string | undefined {
+  if (!macroNamePattern.test(name)) return "must be 1-128 characters of letters, digits, _ . / - starting with a letter or digit";
+  if (name.includes("..") || name.endsWith("/")) return "must not contain '..' or end with '/'";
+  return undefined;
+}

@@ -1,6 +1,7 @@
 /**
- * Path globs: the resource patterns of runtime rules on store actions and
- * `macro.run` (`invoices`, `invoices/*`, `invoices/**`, `*`).
+ * Path globs: the resource patterns of runtime rules on `macro.run`, over
+ * macro names (`reports`, `reports/*`, `reports/**`, `*`). Store rules have
+ * their own forms (`collection`, `collection/idGlob`: src/domain/rules.ts).
  *
  * Grammar (case-sensitive):
  *
@@ -10,9 +11,9 @@
  *               | 1*( char | "*" )             "*" = any run of chars within the segment
  *     char      = [A-Za-z0-9_.:@+=~,-]
  *
- * So `invoices` matches the collection `invoices` only (not its records),
- * `invoices/*` matches `invoices/42` but not `invoices/42/lines`, and
- * `invoices/**` matches `invoices` and everything below it. A bare `*` is the
+ * So `reports` matches the name `reports` only, `reports/*` matches
+ * `reports/daily` but not `reports/daily/extra`, and `reports/**` matches
+ * `reports` and everything below it. A bare `*` is the
  * "any resource" wildcard. `**` may not follow `**`, and a glob is at most 512
  * characters. Resources are compared as given: no case folding and no
  * normalization of `.`, `..` or repeated slashes (the store refuses those).

@@ -1,24 +1,40 @@
 import { hostGlobMatches, parseHost, parseHostGlob, formatHostGlob, type HostName } from "./host-glob.js";
 import { checkPathGlob, compilePathGlob } from "./path-glob.js";
 import { isUuid } from "./ids.js";
+import { macroNameProblem } from "./names.js";
 
 /**
  * Runtime rules (DESIGN.md §5): syntax, and an index that evaluates them per
- * sandbox action without scanning the tenant's rules.
+ * sandbox action without scanning the tenant's rules. EvaluateRules (the dry
+ * run), the sandbox's host functions and RunMacro all decide through
+ * RuleIndex.evaluate, on the resource strings built by the functions below
+ * (storeRecordResource, storeCollectionResource, and a URL's host or a macro
+ * name as they are).
  *
  * A rule is `subject action resource effect`:
  * - subject: `*`, `user:<id>`, `room:<id>`, `macro:<id>` (ids are lowercase
  *   UUIDs, as the API returns them) or `role:<name>`; compared exactly.
  * - action: one of ruleActions, or `*` for all of them.
- * - resource: for `net.fetch` a host glob (host-glob.ts: `api.example.com`,
- *   `*.example.com`, `**.example.com`, `host:port`); for store actions and
- *   `macro.run` a path glob (path-glob.ts: `invoices`, `invoices/*`,
- *   `invoices/**`). For action `*` it is read in the grammar of the action
- *   being evaluated, and must be valid in at least one. A bare `*` matches
- *   every resource of any kind (for hosts, on any port).
+ * - resource, by action (resourceForms):
+ *   - `store.read`, `store.write`, `store.delete`: `collection` (every record
+ *     of it) or `collection/idGlob` (`notes/n*`; `*` is any run of id
+ *     characters);
+ *   - `store.list`: `collection`;
+ *   - `net.fetch`: a host glob (host-glob.ts: `api.example.com`,
+ *     `*.example.com`, `**.example.com`, `host:port`);
+ *   - `macro.run`: a macro-name glob (path-glob.ts: `reports/*`,
+ *     `reports/**`).
+ *   A bare `*` is every resource of any action (for hosts, on any port). For
+ *   action `*` the resource is read in the form of the action being
+ *   evaluated, applies to the actions whose form it fits, and must fit at
+ *   least one.
  * - effect: `allow` or `deny`.
+ *
+ * A stored rule that does not parse (written before these forms, or behind
+ * the API's back) is never silently dropped: it is reported (malformed), a
+ * malformed DENY matches every resource of its action for its subject (fail
+ * closed), and a malformed ALLOW matches nothing.
  */
-
 /** ruleActions are the sandbox actions rules cover. */
 export const ruleActions = Object.freeze([
   "store.read",
@@ -51,11 +67,6 @@ export interface RuleProblem {
   readonly message: string;
 }
 
-/** resourceKind says in which grammar an action's resource is written. */
-export function resourceKind(action: RuleAction): "host" | "path" {
-  return action === "net.fetch" ? "host" : "path";
-}
-
 /** isRuleAction says whether `action` is a concrete sandbox action (not `*`). */
 export function isRuleAction(action: string): action is RuleAction {
   return (ruleActions as readonly string[]).includes(action);
@@ -81,14 +92,76 @@ export function checkSubject(subject: string): string | undefined {
   }
 }
 
-/** checkResource answers why `resource` is malformed for `action`, or undefined when valid. */
+/** collectionPattern is the shape of a store collection name. */
+export const collectionPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** recordIdPattern is the shape of a store record id. */
+export const recordIdPattern = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+const idGlobPattern = /^[A-Za-z0-9_.:@*-]{1,128}$/;
+
+const hostGlobForm = "a host glob (`api.example.com`, `*.example.com`, `**.example.com`, `host:port`)";
+
+/** resourceForms names, per action, the rule resource forms it takes (for INVALID_ARGUMENT messages and docs). */
+export const resourceForms: Readonly<Record<RuleAction, string>> = Object.freeze({
+  "store.read": "`*`, `collection` (every record of it) or `collection/idGlob`",
+  "store.write": "`*`, `collection` (every record of it) or `collection/idGlob`",
+  "store.delete": "`*`, `collection` (every record of it) or `collection/idGlob`",
+  "store.list": "`*` or `collection`",
+  "net.fetch": `\`*\` or ${hostGlobForm}`,
+  "macro.run": "`*` or a macro-name glob (`reports/*`, `reports/**`)",
+});
+
+/** requestForms names, per action, the concrete resource a query (EvaluateRules) and the enforcement point use. */
+export const requestForms: Readonly<Record<RuleAction, string>> = Object.freeze({
+  "store.read": "`collection/id`",
+  "store.write": "`collection/id`",
+  "store.delete": "`collection/id`",
+  "store.list": "`collection`",
+  "net.fetch": "a host (`api.example.com`, `api.example.com:8443`)",
+  "macro.run": "a macro name (`reports/daily`)",
+});
+
+/** storeRecordResource is the resource of a store.read, store.write or store.delete on one record. */
+export function storeRecordResource(collection: string, id: string): string {
+  return `${collection}/${id}`;
+}
+
+/** storeCollectionResource is the resource of a store.list on a collection. */
+export function storeCollectionResource(collection: string): string {
+  return collection;
+}
+
+function isRecordAction(action: RuleAction): boolean {
+  return action === "store.read" || action === "store.write" || action === "store.delete";
+}
+
+/**
+ * checkResource answers why `resource` is not a rule resource for `action`
+ * (naming the expected form), or undefined when it is one. For action `*`
+ * it must fit the form of at least one action.
+ */
 export function checkResource(action: RuleAction | "*", resource: string): string | undefined {
-  if (resource === "*") return undefined;
-  const hostProblem = parseHostGlob(resource) === undefined ? "is not a host glob (`api.example.com`, `*.example.com`, `**.example.com`, `host:port`)" : undefined;
-  const pathProblem = checkPathGlob(resource);
-  const pathMessage = pathProblem === undefined ? undefined : `is not a path glob: ${pathProblem}`;
-  if (action === "*") return hostProblem !== undefined && pathMessage !== undefined ? "is neither a host glob nor a path glob" : undefined;
-  return resourceKind(action) === "host" ? hostProblem : pathMessage;
+  if (action === "*") {
+    if (ruleActions.some((a) => formFor(a, resource) !== undefined)) return undefined;
+    return "fits the resource form of no action: expected `*`, `collection`, `collection/idGlob`, a host glob or a macro-name glob";
+  }
+  return formFor(action, resource) === undefined ? `is not a ${action} resource: expected ${resourceForms[action]}` : undefined;
+}
+
+/**
+ * checkRequestResource answers why `resource` is not a concrete resource of
+ * `action` (what a host function or RunMacro asks about), or undefined.
+ */
+export function checkRequestResource(action: RuleAction, resource: string): string | undefined {
+  let ok: boolean;
+  if (isRecordAction(action)) {
+    const slash = resource.indexOf("/");
+    ok = slash > 0 && collectionPattern.test(resource.slice(0, slash)) && recordIdPattern.test(resource.slice(slash + 1));
+  } else if (action === "store.list") ok = collectionPattern.test(resource);
+  else if (action === "net.fetch") ok = parseHost(resource) !== undefined;
+  else ok = macroNameProblem(resource) === undefined;
+  return ok ? undefined : `is not a concrete ${action} resource: expected ${requestForms[action]}`;
 }
 
 /**
@@ -118,7 +191,7 @@ export interface RuleQuery {
   readonly subjects: readonly string[];
   /** action is the concrete action. */
   readonly action: RuleAction;
-  /** resource is the concrete resource: a path (`invoices/42`) or, for `net.fetch`, `URL.host`. */
+  /** resource is the concrete resource (requestForms): `collection/id`, `collection` for store.list, `URL.host`, or a macro name. */
   readonly resource: string;
   /** baselineAllowed is whether the baseline (room role, network policy) allows the action. */
   readonly baselineAllowed: boolean;
@@ -126,8 +199,9 @@ export interface RuleQuery {
 
 /**
  * validateRuleQuery lists what is malformed in a query (the EvaluateRules
- * dry run): each subject, the action (concrete, not `*`) and a non-empty
- * resource.
+ * dry run): each subject, the action (concrete, not `*`) and the resource,
+ * which must be the concrete resource enforcement asks about for that
+ * action (requestForms: `notes/n1` for store.write, not `notes`).
  */
 export function validateRuleQuery(query: { subjects: readonly string[]; action: string; resource: string }): RuleProblem[] {
   const problems: RuleProblem[] = [];
@@ -137,8 +211,11 @@ export function validateRuleQuery(query: { subjects: readonly string[]; action: 
   }
   if (!isRuleAction(query.action)) {
     problems.push({ field: "action", attempted: query.action, message: `must be one of ${ruleActions.join(", ")}` });
+    if (query.resource.length === 0) problems.push({ field: "resource", attempted: "", message: "must not be empty" });
+  } else {
+    const problem = checkRequestResource(query.action, query.resource);
+    if (problem !== undefined) problems.push({ field: "resource", attempted: query.resource, message: problem });
   }
-  if (query.resource.length === 0) problems.push({ field: "resource", attempted: "", message: "must not be empty" });
   return problems;
 }
 
@@ -164,10 +241,18 @@ export interface RuleDecision {
   readonly reason: "denied-by-rule" | "allowed-by-baseline" | "allowed-by-rule" | "not-allowed";
 }
 
+/** MalformedRule is a stored rule that does not parse, and why. */
+export interface MalformedRule {
+  readonly id: string;
+  readonly problems: readonly RuleProblem[];
+}
+
 /** RuleIndex evaluates a fixed set of rules; build a new one when the rules change. */
 export interface RuleIndex {
-  /** size is the number of rules indexed. */
+  /** size is the number of rules indexed, malformed ones included. */
   readonly size: number;
+  /** malformed are the rules that do not parse (see the module comment for how they are enforced). */
+  readonly malformed: readonly MalformedRule[];
   /** evaluate decides a query; it throws a RangeError for an action that is not a RuleAction. */
   evaluate(query: RuleQuery): RuleDecision;
 }
@@ -179,18 +264,18 @@ interface CompiledRule {
 }
 
 interface PatternRule extends CompiledRule {
-  /** matches gets the raw resource and, for host actions, the parsed host. */
-  matches(resource: string, host: HostName | undefined): boolean;
+  matches(probe: Probe): boolean;
 }
 
 /**
- * One subject's rules for one action key. Literal resources are found by
- * equality (`exact`); wildcard patterns by an anchor (`anchored`): a path
- * glob's literal first segment (`invoices` for `invoices/*`), or a host
- * glob's literal name part (`example.com` for `*.example.com`), looked up
- * with each suffix of the host. Only patterns without an anchor (a bare
- * `*`, or a wildcard in the first segment) are tested on every query of
- * the bucket (`floating`).
+ * One subject's rules for one action. Literal resources are found by
+ * equality (`exact`); patterns by an anchor (`anchored`): a record rule's
+ * collection (`notes` for `notes` and `notes/n*`), a macro-name glob's
+ * literal first segment (`reports` for `reports/*`), or a host glob's literal
+ * name part (`example.com` for `*.example.com`), looked up with each suffix
+ * of the host. Only patterns without an anchor (a bare `*`, a wildcard in
+ * the first segment, a malformed DENY) are tested on every query of the
+ * bucket (`floating`).
  */
 interface Bucket {
   readonly exact: Map<string, CompiledRule[]>;
@@ -198,16 +283,26 @@ interface Bucket {
   readonly floating: PatternRule[];
 }
 
-/** Bucket keys: concrete actions, and `*` rules split by the grammar they are read in. */
-type BucketKey = RuleAction | "*host" | "*path";
-
-/** ResourceForm is a rule's resource compiled in one grammar. */
+/** ResourceForm is a rule's resource compiled in one action's form. */
 interface ResourceForm {
-  /** literal is the exact-match key, when the glob has no wildcard. */
+  /** literal is the exact-match key, when the resource has no wildcard. */
   readonly literal?: string;
-  /** anchor is the lookup key of a wildcard pattern, when it has one. */
+  /** anchor is the lookup key of a pattern, when it has one. */
   readonly anchor?: string;
   readonly matches: PatternRule["matches"];
+}
+
+/** What evaluate looks up for one query. */
+interface Probe {
+  readonly resource: string;
+  /** host is the parsed host, for net.fetch. */
+  readonly host: HostName | undefined;
+  /** rest is the part after the anchor: a record's id. */
+  readonly rest: string;
+  /** key is the exact-match key: the canonical host, or the resource. */
+  readonly key: string | undefined;
+  /** anchors are the anchor keys to look up: a record's collection, a name's first segment, or a host's name and each proper suffix of it. */
+  readonly anchors: readonly string[];
 }
 
 function push<T>(map: Map<string, T[]>, key: string, item: T): void {
@@ -216,7 +311,7 @@ function push<T>(map: Map<string, T[]>, key: string, item: T): void {
   else list.push(item);
 }
 
-function addToBucket(buckets: Map<BucketKey, Bucket>, key: BucketKey, rule: CompiledRule, form: ResourceForm): void {
+function addToBucket(buckets: Map<RuleAction, Bucket>, key: RuleAction, rule: CompiledRule, form: ResourceForm): void {
   let bucket = buckets.get(key);
   if (bucket === undefined) {
     bucket = { exact: new Map(), anchored: new Map(), floating: [] };
@@ -228,36 +323,51 @@ function addToBucket(buckets: Map<BucketKey, Bucket>, key: BucketKey, rule: Comp
 }
 
 const matchAll = (): boolean => true;
+const everything: ResourceForm = { matches: matchAll };
 
-/** Compiles a rule's resource in the host grammar; undefined if it is not a host glob. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Compiles a store.read|write|delete resource: `collection` or `collection/idGlob`. */
+function recordForm(resource: string): ResourceForm | undefined {
+  const slash = resource.indexOf("/");
+  const collection = slash < 0 ? resource : resource.slice(0, slash);
+  if (!collectionPattern.test(collection)) return undefined;
+  if (slash < 0) return { anchor: collection, matches: matchAll };
+  const idGlob = resource.slice(slash + 1);
+  if (!idGlobPattern.test(idGlob)) return undefined;
+  if (!idGlob.includes("*")) return { literal: resource, matches: matchAll };
+  const pattern = new RegExp(`^${idGlob.split("*").map(escapeRegExp).join(".*")}$`);
+  return { anchor: collection, matches: (probe) => pattern.test(probe.rest) };
+}
+
+/** Compiles a net.fetch resource: a host glob. */
 function hostForm(resource: string): ResourceForm | undefined {
-  if (resource === "*") return { matches: matchAll };
   const glob = parseHostGlob(resource);
   if (glob === undefined) return undefined;
   if (glob.wildcard === "none" && glob.port !== "any") return { literal: formatHostGlob(glob), matches: matchAll };
   const anchor = glob.labels.length > 0 ? glob.labels.join(".") : undefined;
-  return { anchor, matches: (_resource, host) => host !== undefined && hostGlobMatches(glob, host) };
+  return { anchor, matches: (probe) => probe.host !== undefined && hostGlobMatches(glob, probe.host) };
 }
 
-/** Compiles a rule's resource in the path grammar; undefined if it is not a path glob. */
-function pathForm(resource: string): ResourceForm | undefined {
+/** Compiles a macro.run resource: a macro-name glob. */
+function nameForm(resource: string): ResourceForm | undefined {
   if (checkPathGlob(resource) !== undefined) return undefined;
   const matcher = compilePathGlob(resource);
   if (matcher.literal !== undefined) return { literal: matcher.literal, matches: matchAll };
   const first = resource.split("/", 1)[0]!;
   const anchor = resource.includes("/") && !first.includes("*") ? first : undefined;
-  return { anchor, matches: (r) => matcher.test(r) };
+  return { anchor, matches: (probe) => matcher.test(probe.resource) };
 }
 
-/** What evaluate looks up for one query. */
-interface Probe {
-  readonly resource: string;
-  /** host is the parsed host, for net.fetch. */
-  readonly host: HostName | undefined;
-  /** key is the exact-match key: the canonical host, or the path. */
-  readonly key: string | undefined;
-  /** anchors are the anchor keys to look up: a path's first segment, or a host's name and each proper suffix of it. */
-  readonly anchors: readonly string[];
+/** formFor compiles a rule resource in `action`'s form; undefined when it does not fit. */
+function formFor(action: RuleAction, resource: string): ResourceForm | undefined {
+  if (resource === "*") return everything;
+  if (isRecordAction(action)) return recordForm(resource);
+  if (action === "store.list") return collectionPattern.test(resource) ? { literal: resource, matches: matchAll } : undefined;
+  if (action === "net.fetch") return hostForm(resource);
+  return nameForm(resource);
 }
 
 function hostAnchors(host: HostName): string[] {
@@ -267,13 +377,19 @@ function hostAnchors(host: HostName): string[] {
   return anchors;
 }
 
-function probeFor(isHost: boolean, resource: string): Probe {
-  if (isHost) {
+function probeFor(action: RuleAction, resource: string): Probe {
+  if (action === "net.fetch") {
     const host = parseHost(resource);
-    return { resource, host, key: host?.key, anchors: host === undefined ? [] : hostAnchors(host) };
+    return { resource, host, rest: "", key: host?.key, anchors: host === undefined ? [] : hostAnchors(host) };
   }
   const slash = resource.indexOf("/");
-  return { resource, host: undefined, key: resource, anchors: [slash < 0 ? resource : resource.slice(0, slash)] };
+  const first = slash < 0 ? resource : resource.slice(0, slash);
+  if (isRecordAction(action)) {
+    // A record resource is `collection/id`; anything else matches only `*` and malformed DENYs.
+    return slash < 0 ? { resource, host: undefined, rest: "", key: undefined, anchors: [] } : { resource, host: undefined, rest: resource.slice(slash + 1), key: resource, anchors: [first] };
+  }
+  if (action === "store.list") return { resource, host: undefined, rest: "", key: resource, anchors: [] };
+  return { resource, host: undefined, rest: "", key: resource, anchors: [first] };
 }
 
 // Module-level helpers, not per-call closures: evaluate runs per host call.
@@ -286,10 +402,10 @@ function collect(bucket: Bucket | undefined, probe: Probe, out: CompiledRule[]):
   if (bucket.anchored.size > 0) {
     for (const anchor of probe.anchors) {
       const patterns = bucket.anchored.get(anchor);
-      if (patterns !== undefined) for (const rule of patterns) if (rule.matches(probe.resource, probe.host)) out.push(rule);
+      if (patterns !== undefined) for (const rule of patterns) if (rule.matches(probe)) out.push(rule);
     }
   }
-  for (const rule of bucket.floating) if (rule.matches(probe.resource, probe.host)) out.push(rule);
+  for (const rule of bucket.floating) if (rule.matches(probe)) out.push(rule);
 }
 
 function bySeq(a: CompiledRule, b: CompiledRule): number {
@@ -314,60 +430,60 @@ function decide(matched: CompiledRule[], baselineAllowed: boolean): RuleDecision
 /**
  * createRuleIndex compiles `rules` once (every glob parsed or turned into a
  * RegExp) into an index by subject, then action, then resource (exact
- * resources by equality, wildcard patterns by their literal first path
+ * resources by equality, patterns by their collection, literal first name
  * segment or host suffix), so evaluate looks only at the rules of the
- * query's subjects (and `*`) for its action (and `*`) whose literal part
- * fits the resource. It throws a RangeError naming the rule if one is
- * malformed: a rule that cannot be read must not silently drop out (a lost
- * DENY would allow).
+ * query's subjects (and `*`) for its action whose literal part fits the
+ * resource. An action `*` rule is indexed under every action whose form its
+ * resource fits. A rule that does not parse is listed in `malformed` and
+ * never dropped silently: a malformed DENY with a valid subject matches
+ * every resource of its action (of every action, for `*` or a malformed
+ * action) for that subject, so a rule that cannot be read never turns into
+ * an allow; a malformed ALLOW matches nothing.
  */
 export function createRuleIndex(rules: Iterable<Rule>): RuleIndex {
-  const bySubject = new Map<string, Map<BucketKey, Bucket>>();
+  const bySubject = new Map<string, Map<RuleAction, Bucket>>();
+  const malformed: MalformedRule[] = [];
   let seq = 0;
   for (const rule of rules) {
+    const compiled: CompiledRule = { id: rule.id, deny: rule.effect !== "allow", seq: seq++ };
     const problems = validateRule(rule);
-    if (problems.length > 0) {
-      throw new RangeError(`rule ${rule.id}: ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`);
-    }
+    if (problems.length > 0) malformed.push({ id: rule.id, problems });
+    if (checkSubject(rule.subject) !== undefined) continue;
     let buckets = bySubject.get(rule.subject);
     if (buckets === undefined) {
       buckets = new Map();
       bySubject.set(rule.subject, buckets);
     }
-    const compiled: CompiledRule = { id: rule.id, deny: rule.effect === "deny", seq: seq++ };
-    if (rule.action === "*") {
-      const host = hostForm(rule.resource);
-      if (host !== undefined) addToBucket(buckets, "*host", compiled, host);
-      const path = pathForm(rule.resource);
-      if (path !== undefined) addToBucket(buckets, "*path", compiled, path);
-    } else {
-      const form = resourceKind(rule.action) === "host" ? hostForm(rule.resource) : pathForm(rule.resource);
-      addToBucket(buckets, rule.action, compiled, form!);
+    const actions: readonly RuleAction[] = isRuleAction(rule.action) ? [rule.action] : ruleActions;
+    if (problems.length > 0) {
+      if (compiled.deny) for (const action of actions) addToBucket(buckets, action, compiled, everything);
+      continue;
+    }
+    for (const action of actions) {
+      const form = formFor(action, rule.resource);
+      if (form !== undefined) addToBucket(buckets, action, compiled, form);
     }
   }
   const size = seq;
 
-  function visit(subject: string, action: RuleAction, wildKey: BucketKey, probe: Probe, out: CompiledRule[]): void {
+  function visit(subject: string, action: RuleAction, probe: Probe, out: CompiledRule[]): void {
     const buckets = bySubject.get(subject);
     if (buckets === undefined) return;
     collect(buckets.get(action), probe, out);
-    collect(buckets.get(wildKey), probe, out);
   }
 
   function evaluate(query: RuleQuery): RuleDecision {
     const { action, subjects } = query;
     if (!isRuleAction(action)) throw new RangeError(`not a rule action: ${JSON.stringify(action)}`);
-    const isHost = action === "net.fetch";
-    const probe = probeFor(isHost, query.resource);
-    const wildKey: BucketKey = isHost ? "*host" : "*path";
+    const probe = probeFor(action, query.resource);
     const matched: CompiledRule[] = [];
-    visit("*", action, wildKey, probe, matched);
+    visit("*", action, probe, matched);
     for (let i = 0; i < subjects.length; i++) {
       const subject = subjects[i]!;
-      if (subject !== "*" && subjects.indexOf(subject) === i) visit(subject, action, wildKey, probe, matched);
+      if (subject !== "*" && subjects.indexOf(subject) === i) visit(subject, action, probe, matched);
     }
     return decide(matched, query.baselineAllowed);
   }
 
-  return { size, evaluate };
+  return { size, malformed, evaluate };
 }

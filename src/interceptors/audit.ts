@@ -2,7 +2,7 @@ import { Code, ConnectError, createContextKey, type Interceptor } from "@connect
 import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
-import { accessRuleOf } from "./access-rules.js";
+import { accessRuleOf, roomIdOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
 import { reasonOfCode, toConnectError } from "./errors.js";
 
@@ -69,7 +69,7 @@ function recordOf(req: Parameters<Parameters<Interceptor>[0]>[0], note: AuditNot
   const tenantId = note.tenantId ?? principal?.tenantId;
   if (!tenantId) return undefined;
   const info = req.contextValues.get(kRequestInfo);
-  const roomFromMessage = req.stream ? undefined : (req.message as { roomId?: unknown }).roomId;
+  const roomFromMessage = req.stream ? undefined : roomIdOf(req.method, req.message);
   return {
     tenantId,
     roomId: note.roomId ?? (typeof roomFromMessage === "string" && roomFromMessage !== "" ? roomFromMessage : undefined),

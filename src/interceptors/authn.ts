@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { kPrincipal, kRequestInfo, type Principal } from "../context.js";
 import { DomainError } from "../domain/errors.js";
-import { accessRuleOf } from "./access-rules.js";
+import { accessRuleOf, roomIdOf } from "./access-rules.js";
 
 /**
  * Authenticator resolves the caller of a request from its headers (bearer
@@ -11,7 +11,14 @@ import { accessRuleOf } from "./access-rules.js";
  * `x-csrf-token` header.
  */
 export interface Authenticator {
+  /** message is the request's room scope, `{ roomId }` from the method's room_field (roomId undefined when it acts on no room). */
   authenticate(input: { header: Headers; mutates: boolean; ip: string; message: unknown }): Promise<Principal | undefined>;
+  /**
+   * refuseAnonymous throws the refusal of a call that needs credentials and
+   * carries none (UNAUTHENTICATED, or AUTH_RATE_LIMITED once the client has
+   * failed too often): a call without credentials counts as a failure.
+   */
+  refuseAnonymous?(ip: string): Promise<never>;
 }
 
 /** isInfrastructure tells the grpc.* services (health, reflection) that need no credentials. */
@@ -38,9 +45,11 @@ export function createAuthnInterceptor(authenticator: Authenticator): Intercepto
       header: req.header,
       mutates: rule?.mutates ?? true,
       ip: info.ip,
-      message: req.stream ? undefined : req.message,
+      // Only the room the method's room_field names: a room token is accepted for that room alone.
+      message: req.stream ? undefined : { roomId: roomIdOf(req.method, req.message) },
     });
     if (!principal) {
+      if (authenticator.refuseAnonymous) return authenticator.refuseAnonymous(info.ip);
       throw new DomainError("unauthenticated", "UNAUTHENTICATED", "credentials required");
     }
     req.contextValues.set(kPrincipal, principal);

@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { kPrincipal, type Principal } from "../context.js";
 import { DomainError, invalidArgument, permissionDenied } from "../domain/errors.js";
-import { accessRuleOf } from "./access-rules.js";
+import { accessRuleOf, roomFieldOf, roomIdOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
 
 /**
@@ -18,7 +18,8 @@ export interface RoomAccess {
 /**
  * createAuthzInterceptor enforces each method's `(gatehouse.v1.access)`
  * rule: deny by default (no rule → refused), then level, permission and room
- * role. grpc.* infrastructure services are let through.
+ * role (in the room named by the rule's room_field). grpc.* infrastructure
+ * services are let through.
  */
 export function createAuthzInterceptor(rooms: RoomAccess): Interceptor {
   return (next) => async (req) => {
@@ -44,14 +45,16 @@ export function createAuthzInterceptor(rooms: RoomAccess): Interceptor {
       });
     }
     if (rule.roomRole !== RoomRole.UNSPECIFIED) {
-      const roomId = req.stream ? undefined : (req.message as { roomId?: unknown }).roomId;
-      if (typeof roomId !== "string" || roomId === "") throw invalidArgument("room_id", "is required");
+      const field = roomFieldOf(req.method);
+      if (field === undefined) throw new Error(`${req.method.name} has room_role but no room_field`);
+      const roomId = req.stream ? undefined : roomIdOf(req.method, req.message);
+      if (roomId === undefined) throw invalidArgument(field.name, "is required");
       const role = await rooms.roleOf(principal, roomId);
       if (role === undefined) throw new DomainError("not_found", "NOT_FOUND", "room not found");
       if (role < rule.roomRole) {
         throw permissionDenied("ROOM_ROLE_REQUIRED", `${req.method.name} needs room role ${RoomRole[rule.roomRole]}`, {
           layer: "room",
-          field: "room_id",
+          field: field.name,
           attemptedValue: RoomRole[role],
           parentValue: RoomRole[rule.roomRole],
         });

@@ -13,27 +13,42 @@ function carriesCredentials(header: Headers): boolean {
 }
 
 /**
+ * limitsItself tells Login, which has its own, stricter limit per client IP
+ * (GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE) inside its handler, where every
+ * refused attempt is also audited with the username tried.
+ */
+function limitsItself(serviceTypeName: string, methodName: string): boolean {
+  return serviceTypeName === "gatehouse.v1.AuthService" && methodName === "Login";
+}
+
+/**
  * createIpRateLimitInterceptor limits calls that carry no credentials per
- * client IP (before any authentication or database work).
+ * client IP (before any authentication or database work). Login is left to
+ * its own limit, so its refusals are audited.
  */
 export function createIpRateLimitInterceptor(limiter: Limiter): Interceptor {
   return (next) => async (req) => {
-    if (isInfrastructure(req.service.typeName) || carriesCredentials(req.header)) return next(req);
+    if (isInfrastructure(req.service.typeName) || carriesCredentials(req.header) || limitsItself(req.service.typeName, req.method.name)) return next(req);
     const result = await limiter.consume(`ip:${req.contextValues.get(kRequestInfo).ip}`);
     if (!result.ok) throw refuse(result.retryAfterSeconds, "client address");
     return next(req);
   };
 }
 
+/** decisionMethods are the permission checks, counted against their own budget (GATEHOUSE_CHECK_RATE_LIMIT_PER_MINUTE). */
+const decisionMethods = new Set(["gatehouse.v1.UsersService/CheckPermission", "gatehouse.v1.UsersService/CheckPermissions"]);
+
 /**
  * createPrincipalRateLimitInterceptor limits calls per authenticated
- * principal, across replicas when the limiter is Redis-backed.
+ * principal, across replicas when the limiter is Redis-backed. Permission
+ * checks count one per call against `checkLimiter` (when given) instead.
  */
-export function createPrincipalRateLimitInterceptor(limiter: Limiter): Interceptor {
+export function createPrincipalRateLimitInterceptor(limiter: Limiter, checkLimiter?: Limiter): Interceptor {
   return (next) => async (req) => {
     const principal = req.contextValues.get(kPrincipal);
     if (!principal) return next(req);
-    const result = await limiter.consume(`user:${principal.tenantId}:${principal.userId}`);
+    const isDecision = checkLimiter !== undefined && decisionMethods.has(`${req.service.typeName}/${req.method.name}`);
+    const result = await (isDecision ? checkLimiter : limiter).consume(`user:${principal.tenantId}:${principal.userId}`);
     if (!result.ok) throw refuse(result.retryAfterSeconds, "user");
     return next(req);
   };

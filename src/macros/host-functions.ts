@@ -2,7 +2,8 @@ import type { Deps } from "../deps.js";
 import type { Principal } from "../context.js";
 import type { EffectivePolicy } from "../domain/policy.js";
 import { matchAnyHostGlob } from "../domain/host-glob.js";
-import type { RuleAction } from "../domain/rules.js";
+import { collectionPattern, recordIdPattern, storeCollectionResource, storeRecordResource, type RuleAction } from "../domain/rules.js";
+import { decideRule, ruleSubjectsOf } from "../rules/rule-decision.js";
 import { actorUuid } from "../services/support.js";
 import { HostDenied, HostError, type HostCall } from "../sandbox/index.js";
 
@@ -23,8 +24,6 @@ export type NetFetcher = (
   opts: { tenantId: string; allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal },
 ) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
 
-const collectionPattern = /^[A-Za-z0-9_-]{1,64}$/;
-const idPattern = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const maxDocBytes = 256 * 1024;
 
 function collectionOf(value: unknown): string {
@@ -33,23 +32,24 @@ function collectionOf(value: unknown): string {
 }
 
 function idOf(value: unknown): string {
-  if (typeof value !== "string" || !idPattern.test(value)) throw new HostError("id must be 1-128 letters, digits or _ . : @ -");
+  if (typeof value !== "string" || !recordIdPattern.test(value)) throw new HostError("id must be 1-128 letters, digits or _ . : @ -");
   return value;
 }
 
 /**
  * createHostCall builds the host functions of one run. Every store and net
  * call is authorized for the caller exactly as DESIGN.md §5 says: (the
- * baseline allows it, or an ALLOW rule matches) and no DENY rule matches;
- * lists are filtered to the records the caller may read.
+ * baseline allows it, or an ALLOW rule matches) and no DENY rule matches,
+ * decided by decideRule (src/rules/rule-decision.ts) on the resources
+ * EvaluateRules takes: `collection/id` for get, put and remove,
+ * `collection` for list, the URL's host for fetch. Lists are filtered to the
+ * records the caller may read.
  */
 export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher): HostCall {
   const { principal, roomId, macroId, policy } = scope;
-  const subjects = [`user:${principal.userId}`, ...principal.roles.map((r) => `role:${r}`), `room:${roomId}`, `macro:${macroId}`];
-  const decide = async (action: RuleAction, resource: string, baselineAllowed: boolean) => {
-    const index = await deps.rules.ruleIndexFor(principal.tenantId);
-    return index.evaluate({ subjects, action, resource, baselineAllowed });
-  };
+  const subjects = ruleSubjectsOf(principal, roomId, macroId);
+  const decide = (action: RuleAction, resource: string, baselineAllowed: boolean) =>
+    decideRule(deps.rules, principal.tenantId, { subjects, action, resource, baselineAllowed });
   const authorize = async (action: RuleAction, resource: string, baselineAllowed: boolean): Promise<void> => {
     const decision = await decide(action, resource, baselineAllowed);
     if (!decision.allowed) {
@@ -66,7 +66,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
         case "get": {
           const id = idOf(args[1]);
           const row = await inTenant(async (em) => ((await em.execute("select doc, owner_id from store_records where room_id = ? and collection = ? and record_id = ?", [roomId, collection, id])) as Array<{ doc: unknown; owner_id: string | null }>)[0]);
-          await authorize("store.read", `${collection}/${id}`, scope.roomRole >= 1 || row?.owner_id === principal.userId);
+          await authorize("store.read", storeRecordResource(collection, id), scope.roomRole >= 1 || row?.owner_id === principal.userId);
           return row ? row.doc : null;
         }
         case "list": {
@@ -74,7 +74,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
           const limit = opts.limit === undefined ? 50 : Number(opts.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HostError("limit must be an integer from 1 to 500");
           const after = opts.after === undefined || opts.after === null ? undefined : idOf(opts.after);
-          await authorize("store.list", collection, scope.roomRole >= 1);
+          await authorize("store.list", storeCollectionResource(collection), scope.roomRole >= 1);
           const rows = (await inTenant((em) =>
             em.execute(`select record_id, doc, owner_id from store_records where room_id = ? and collection = ?${after ? " and record_id > ?" : ""} order by record_id limit ?`, [
               roomId,
@@ -87,7 +87,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
           const page = rows.slice(0, limit);
           const items: Array<{ id: string; doc: unknown }> = [];
           for (const row of page) {
-            const decision = await decide("store.read", `${collection}/${row.record_id}`, scope.roomRole >= 1 || row.owner_id === principal.userId);
+            const decision = await decide("store.read", storeRecordResource(collection, row.record_id), scope.roomRole >= 1 || row.owner_id === principal.userId);
             if (decision.allowed) items.push({ id: row.record_id, doc: row.doc });
           }
           return { items, next: more ? page[page.length - 1]!.record_id : null };
@@ -97,7 +97,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
           const doc = args[2];
           const text = JSON.stringify(doc ?? null);
           if (Buffer.byteLength(text) > maxDocBytes) throw new HostError(`document larger than ${maxDocBytes} bytes`);
-          await authorize("store.write", `${collection}/${id}`, scope.roomRole >= 2);
+          await authorize("store.write", storeRecordResource(collection, id), scope.roomRole >= 2);
           await inTenant((em) =>
             em.execute(
               `insert into store_records (tenant_id, room_id, collection, record_id, doc, owner_id) values (?, ?, ?, ?, ?::jsonb, ?)
@@ -109,7 +109,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
         }
         case "remove": {
           const id = idOf(args[1]);
-          await authorize("store.delete", `${collection}/${id}`, scope.roomRole >= 2);
+          await authorize("store.delete", storeRecordResource(collection, id), scope.roomRole >= 2);
           const rows = (await inTenant((em) => em.execute("delete from store_records where room_id = ? and collection = ? and record_id = ? returning record_id", [roomId, collection, id]))) as unknown[];
           return rows.length > 0;
         }
@@ -129,10 +129,14 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
       if (!policy.networkEnabled) throw new HostDenied("network access not allowed by the policy (network_enabled is false)");
       const hostAllowed = matchAnyHostGlob(policy.allowedHosts, url.host);
       await authorize("net.fetch", url.host, hostAllowed);
+      // An ALLOW rule admits a host the policy's allowed_hosts does not list, as
+      // EvaluateRules says; the fetcher's address guard (private ranges, http://
+      // only to explicit host:port entries of the global policy) still applies.
+      const allowedHosts = hostAllowed ? policy.allowedHosts : [...policy.allowedHosts, url.host];
       const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
       const res = await fetcher(raw, init, {
         tenantId: principal.tenantId,
-        allowedHosts: policy.allowedHosts,
+        allowedHosts,
         maxBytes: Math.min(policy.maxOutputBytes * 4, 1024 * 1024),
         timeoutMs: Math.min(policy.timeoutMs, 10_000),
         signal: options.signal,

@@ -51,11 +51,5 @@ export function macroMessage(row: MacroRow): Macro {
   });
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,127}$/;
-
-/** macroNameProblem answers why a macro name is refused, or undefined. */
-export function macroNameProblem(name: string): string | undefined {
-  if (!namePattern.test(name)) return "must be 1-128 characters of letters, digits, _ . / - starting with a letter or digit";
-  if (name.includes("..") || name.endsWith("/")) return "must not contain '..' or end with '/'";
-  return undefined;
-}
+/** macroNameProblem answers why a macro name is refused, or undefined (src/domain/names.ts). */
+export { macroNameProblem } from "../domain/names.js";

@@ -12,6 +12,7 @@ import type { RunOutcome, RunResult } from "../sandbox/index.js";
 import { auditNoteOf, principalOf } from "../services/support.js";
 import { macroById } from "./macro-rows.js";
 import { createHostCall } from "./host-functions.js";
+import { requireMacroRunAllowed } from "../rules/rule-decision.js";
 
 const outcomes: Record<RunOutcome, Outcome> = {
   ok: Outcome.OK,
@@ -120,6 +121,7 @@ export function createMacroRunner(deps: Deps): MacroRunner {
       }
       if (!loaded) throw notFound("macro");
       const { macro, policy } = loaded;
+      await requireMacroRunAllowed(deps.rules, principal, { roomId, macroId, macroName: macro.name });
       const minute = await (earlyMinute ?? minuteLimiter(policy.maxRunsPerMinute).consume(minuteKey));
       if (!minute.ok) throw refuse(minute.retryAfterSeconds, `max_runs_per_minute ${policy.maxRunsPerMinute}`);
 

@@ -64,6 +64,14 @@ export interface RoomTokenResolverOptions {
 /** CachedRoomTokenResolver is the resolver with its cache's lifecycle. */
 export interface CachedRoomTokenResolver {
   resolve: RoomTokenResolver;
+  /**
+   * knows tells, without the database, whether the request names a room this
+   * replica has already found (and not seen deleted): a token for it costs
+   * at most the one lookup a second that refreshes the room's cached entry.
+   * The failed-authentication limit lets only such calls through once a
+   * client is over it.
+   */
+  knows(message: unknown): boolean;
   close(): void;
 }
 
@@ -132,7 +140,7 @@ export function createRoomTokenResolver(db: Database, policies: EffectivePolicie
       throw refused("a room token is accepted only on calls about its room (room_id)");
     }
     const roomId = requested.toLowerCase();
-    if (token.length > 256) throw refused("invalid room token");
+    if (token !== viewerRoomToken && !/^[A-Za-z0-9_-]{43}$/.test(token)) throw refused("invalid room token");
     const entry = await room(roomId);
     let role: RoomRole;
     if (token === viewerRoomToken) {
@@ -172,6 +180,10 @@ export function createRoomTokenResolver(db: Database, policies: EffectivePolicie
 
   return {
     resolve,
+    knows(message) {
+      const requested = message !== null && typeof message === "object" ? (message as { roomId?: unknown }).roomId : undefined;
+      return typeof requested === "string" && isUuid(requested) && rooms.has(requested.toLowerCase());
+    },
     close() {
       unsubscribe();
       rooms.clear();

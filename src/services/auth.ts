@@ -7,8 +7,12 @@ import { DomainError, invalidArgument } from "../domain/errors.js";
 import { burnPasswordCheck, verifyPassword } from "../auth/passwords.js";
 import { setCookieHeaders } from "../auth/cookies.js";
 import { createLoginGuard } from "../auth/login-guard.js";
+import { printable } from "../auth/login-audit.js";
 import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
 import { userMessage, userRows } from "./user-view.js";
+
+/** controlCharacter finds characters no tenant or username holds (and PostgreSQL text cannot hold NUL). */
+const controlCharacter = /[\u0000-\u001f\u007f]/;
 
 const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
 
@@ -22,31 +26,48 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
     async login(req, ctx) {
       const info = requestInfoOf(ctx);
       const note = auditNoteOf(ctx);
+      const username = printable(req.username, 64);
       note.action = "auth.login";
-      note.resource = `user:${req.username.slice(0, 64)}`;
-      note.actorName = req.username.slice(0, 64);
-      if (req.tenant === "" || req.username === "" || req.password === "") {
-        throw invalidArgument(req.tenant === "" ? "tenant" : req.username === "" ? "username" : "password", "is required");
+      note.resource = `user:${username}`;
+      note.actorName = username;
+      let tenant: string | undefined;
+      let user: { id: string; password_hash: string; disabled: boolean } | undefined;
+      try {
+        if (req.tenant === "" || req.username === "" || req.password === "") {
+          throw invalidArgument(req.tenant === "" ? "tenant" : req.username === "" ? "username" : "password", "is required");
+        }
+        if (req.tenant.length > 128 || req.username.length > 128 || req.password.length > 1024) {
+          throw invalidArgument(req.tenant.length > 128 ? "tenant" : req.username.length > 128 ? "username" : "password", "too long");
+        }
+        if (controlCharacter.test(req.tenant) || controlCharacter.test(req.username)) {
+          throw invalidArgument(controlCharacter.test(req.tenant) ? "tenant" : "username", "must not contain control characters");
+        }
+        await guard.admit(req.tenant, req.username, info.ip);
+        tenant = await deps.loginAudit.tenantIdOf(req.tenant);
+        user = tenant
+          ? await deps.db.inTenant(tenant, async (em) => {
+              const rows = (await em.execute("select id, password_hash, disabled from users where username = ?", [req.username])) as Array<{ id: string; password_hash: string; disabled: boolean }>;
+              return rows[0];
+            })
+          : undefined;
+        // Same work and same answer whether the tenant or user exists or not.
+        const ok = user ? await verifyPassword(user.password_hash, req.password) : (await burnPasswordCheck(req.password), false);
+        if (!tenant || !user || !ok || user.disabled) {
+          await guard.failed(req.tenant, req.username, info.ip);
+          throw invalidCredentials();
+        }
+      } catch (err) {
+        // Every refused attempt is recorded (by the audit interceptor, in the
+        // chain note.tenantId names), up to the bound; past it, a summary.
+        const where = await deps.loginAudit.refused({ tenantName: req.tenant, username: req.username, ip: info.ip, tenantId: tenant });
+        if (where) {
+          note.tenantId = where.tenantId;
+          note.details = { ...note.details, ...where.details };
+          if (user && where.tenantId === tenant) note.actorId = user.id;
+        }
+        throw err;
       }
-      await guard.admit(req.tenant, req.username, info.ip);
-      const tenant = await deps.db.asSystem(async (em) => {
-        const rows = (await em.execute("select id from tenants where name = ?", [req.tenant])) as Array<{ id: string }>;
-        return rows[0]?.id;
-      });
-      const user = tenant
-        ? await deps.db.inTenant(tenant, async (em) => {
-            const rows = (await em.execute("select id, password_hash, disabled from users where username = ?", [req.username])) as Array<{ id: string; password_hash: string; disabled: boolean }>;
-            return rows[0];
-          })
-        : undefined;
-      // Same work and same answer whether the tenant or user exists or not.
-      const ok = user ? await verifyPassword(user.password_hash, req.password) : (await burnPasswordCheck(req.password), false);
-      if (tenant) note.tenantId = tenant;
-      if (!tenant || !user || !ok || user.disabled) {
-        await guard.failed(req.tenant, req.username, info.ip);
-        if (user) note.actorId = user.id;
-        throw invalidCredentials();
-      }
+      note.tenantId = tenant;
       await guard.succeeded(req.tenant, req.username);
       note.actorId = user.id;
       const browser = ctx.requestHeader.has("origin") || ctx.requestHeader.has("sec-fetch-mode");

@@ -11,7 +11,7 @@ import { defaultSyncLimits, fetchRepoFiles, type SyncLimits } from "../repos/git
 import { planImport, type ExistingMacro, type ImportViolation } from "../repos/repo-import.js";
 import { repoById, repoMessage, type RepoRow } from "../repos/repo-rows.js";
 import { checkRef, normalizePath, normalizeRepoUrl } from "../repos/repo-settings.js";
-import { afterCommit, afterRollback, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
+import { actorUuid, afterCommit, afterRollback, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 /** maxReposPerRoom bounds how many repos one room may have. */
 export const maxReposPerRoom = 100;
@@ -124,7 +124,7 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
           url,
           ref,
           path,
-          principal.userId,
+          actorUuid(principal),
         ])) as RepoRow[];
         note.resource = `repo:${row!.id}`;
         note.details = { url, ref, path };
@@ -248,13 +248,13 @@ export function createReposService(deps: Deps, options: ReposServiceOptions = {}
             await tx.execute(
               `insert into macros (tenant_id, room_id, name, code, source_kind, source_repo_id, source_commit, source_path, source_fencing_token, created_by, updated_by)
                values (?, ?, ?, ?, 'repo', ?, ?, ?, ?, ?, ?)`,
-              [principal.tenantId, roomId, m.name, m.code, repoId, commit, m.path, token.toString(), principal.userId, principal.userId],
+              [principal.tenantId, roomId, m.name, m.code, repoId, commit, m.path, token.toString(), actorUuid(principal), actorUuid(principal)],
             );
           } else if (m.changed) {
             await tx.execute(
               `update macros set name = ?, code = ?, version = version + 1, source_path = ?, updated_by = ?, updated_at = now()
                 where room_id = ? and id = ?`,
-              [m.name, m.code, m.path, principal.userId, roomId, m.id],
+              [m.name, m.code, m.path, actorUuid(principal), roomId, m.id],
             );
           }
         }

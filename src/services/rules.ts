@@ -7,6 +7,7 @@ import { RuleSchema, RulesService, type Rule } from "../../gen/gatehouse/v1/rule
 import type { Deps } from "../deps.js";
 import { invalidArgument, notFound, reasonCode } from "../domain/errors.js";
 import { checkSubject, validateRule, validateRuleQuery, type RuleAction, type RuleProblem } from "../domain/rules.js";
+import { decideRule } from "../rules/rule-decision.js";
 import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 interface RuleRow {
@@ -30,8 +31,18 @@ const maxSubjects = 64;
 /** maxResource bounds the resource of one EvaluateRules query. */
 const maxResource = 1024;
 
+/** malformedReason says why a stored rule does not parse, or "" when it does. */
+function malformedReason(row: RuleRow): string {
+  return validateRule(row)
+    .map((p) => `${p.field} ${JSON.stringify(p.attempted.slice(0, 256))} ${p.message}`)
+    .join("; ");
+}
+
 function ruleMessage(row: RuleRow): Rule {
+  const reason = malformedReason(row);
   return create(RuleSchema, {
+    malformed: reason !== "",
+    malformedReason: reason,
     ruleId: row.id,
     tenantId: row.tenant_id,
     subject: row.subject,
@@ -86,9 +97,11 @@ function parseCursor(after: string): { createdAt: string; id: string } {
 
 /**
  * createRulesService implements RulesService: CRUD of the tenant's runtime
- * rules with validation of each field (INVALID_ARGUMENT naming it), and
- * EvaluateRules, a dry run over the same cached rule index the sandbox uses
- * (src/rules/rule-cache.ts). Every change invalidates that index on every
+ * rules with validation of each field (INVALID_ARGUMENT naming it; a
+ * resource must fit its action's form), ListRules and GetRule flagging a
+ * stored rule that does not parse (`malformed`), and EvaluateRules, a dry
+ * run through the same decideRule and cached rule index the sandbox and
+ * RunMacro use (src/rules/). Every change invalidates that index on every
  * replica once committed (and bumps the tenant's rule version in the same
  * transaction, see migrations/0002).
  */
@@ -190,8 +203,7 @@ export function createRulesService(deps: Deps): ServiceImpl<typeof RulesService>
       if (req.subjects.length > maxSubjects) throw invalidArgument("subjects", `must hold at most ${maxSubjects} subjects`, String(req.subjects.length));
       if (req.resource.length > maxResource) throw invalidArgument("resource", `must be at most ${maxResource} characters`);
       refuse(validateRuleQuery(req));
-      const index = await deps.rules.ruleIndexFor(principal.tenantId);
-      const decision = index.evaluate({
+      const decision = await decideRule(deps.rules, principal.tenantId, {
         subjects: req.subjects,
         action: req.action as RuleAction,
         resource: req.resource,

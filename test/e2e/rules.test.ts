@@ -51,6 +51,9 @@ describe("RulesService", () => {
         ["*", "net.fetch", "https://api.example.com/", Effect.ALLOW, "resource"],
         ["*", "store.read", "invoices//x", Effect.ALLOW, "resource"],
         ["*", "store.read", "", Effect.ALLOW, "resource"],
+        ["*", "store.list", "notes/*", Effect.DENY, "resource"],
+        ["*", "store.write", "notes/a/b", Effect.DENY, "resource"],
+        ["*", "macro.run", "reports//x", Effect.DENY, "resource"],
         ["*", "store.read", "invoices", Effect.UNSPECIFIED, "effect"],
       ];
       for (const [subject, action, resource, effect, field] of cases) {
@@ -63,6 +66,19 @@ describe("RulesService", () => {
         "INVALID_ARGUMENT",
       );
       expect(long.field).toBe("description");
+    });
+
+    it("refuses a resource that does not fit its action's form, naming the expected form", async () => {
+      const detail = await refused(
+        rules(admin.token).createRule({ subject: "*", action: "store.write", resource: "notes/**/x", effect: Effect.DENY }),
+        Code.InvalidArgument,
+        "INVALID_ARGUMENT",
+      );
+      expect(detail).toMatchObject({ field: "resource", attemptedValue: "notes/**/x" });
+      expect(detail.message).toContain("`collection/idGlob`");
+      const list = await refused(rules(admin.token).createRule({ subject: "*", action: "store.list", resource: "notes/n1", effect: Effect.DENY }), Code.InvalidArgument, "INVALID_ARGUMENT");
+      expect(list.message).toContain("`collection`");
+      expect((await rules(editor.token).listRules({ subject: "*" })).rules.map((r) => r.resource)).not.toContain("notes/**/x");
     });
 
     it("answers PERMISSION_DENIED naming rules.write to an editor, and rules.read to a viewer", async () => {
@@ -97,6 +113,35 @@ describe("RulesService", () => {
       await refused(rules(admin.token).deleteRule({ ruleId: c.ruleId }), Code.NotFound, "NOT_FOUND");
       await refused(rules(admin.token).updateRule({ ruleId: c.ruleId, description: "x" }), Code.NotFound, "NOT_FOUND");
       expect((await refused(rules(editor.token).listRules({ subject: "nobody" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("subject");
+    });
+
+    it("flags a stored rule that no longer parses (malformed, with the reason) and refuses to update it unfixed", async () => {
+      const subject = `user:${randomUUID()}`;
+      const good = await createRule(subject, "store.list", "ledger", Effect.ALLOW);
+      // Written before the current forms: store.list took path globs.
+      const [old] = (await server.gatehouse.deps.db.inTenant(tenantId, (em) =>
+        em.execute("insert into rules (tenant_id, subject, action, resource, effect) values (?, ?, 'store.list', 'ledger/*', 'deny') returning id", [tenantId, subject]),
+      )) as Array<{ id: string }>;
+      await server.gatehouse.deps.rules.invalidate(tenantId);
+      const listed = (await rules(editor.token).listRules({ subject })).rules;
+      expect(listed.map((r) => [r.ruleId, r.malformed])).toEqual([
+        [good.ruleId, false],
+        [old!.id, true],
+      ]);
+      expect(listed[0]!.malformedReason).toBe("");
+      expect(listed[1]!.malformedReason).toContain("resource");
+      expect((await rules(editor.token).getRule({ ruleId: old!.id })).rule?.malformed).toBe(true);
+      // Enforced fail-closed: the malformed DENY matches every collection for its subject.
+      expect(await evaluate({ subjects: [subject], action: "store.list", resource: "anything", baselineAllowed: true })).toMatchObject({
+        allowed: false,
+        decidingRuleIds: [old!.id],
+      });
+      expect((await refused(rules(admin.token).updateRule({ ruleId: old!.id, description: "x" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("resource");
+      const fixed = (await rules(admin.token).updateRule({ ruleId: old!.id, resource: "ledger" })).rule!;
+      expect(fixed).toMatchObject({ malformed: false, malformedReason: "" });
+      expect((await evaluate({ subjects: [subject], action: "store.list", resource: "anything", baselineAllowed: true })).allowed).toBe(true);
+      await rules(admin.token).deleteRule({ ruleId: old!.id });
+      await rules(admin.token).deleteRule({ ruleId: good.ruleId });
     });
   });
 
@@ -138,25 +183,24 @@ describe("RulesService", () => {
 
     it("applies rules to their subjects only, and `*` rules to everyone", async () => {
       expect((await evaluate({ subjects: ["role:clerk"], resource: "invoices/42" })).allowed).toBe(false);
-      const everyone = await createRule("*", "store.write", "audit-log/**", Effect.DENY);
-      expect(await evaluate({ subjects: [], action: "store.write", resource: "audit-log/2024/01", baselineAllowed: true })).toMatchObject({
+      const everyone = await createRule("*", "store.write", "audit-log", Effect.DENY);
+      expect(await evaluate({ subjects: [], action: "store.write", resource: "audit-log/2024-01", baselineAllowed: true })).toMatchObject({
         allowed: false,
         matchedRuleIds: [everyone.ruleId],
       });
     });
 
-    it("matches collection globs by whole segments", async () => {
+    it("matches a `collection` rule on every record of it, and `collection/idGlob` on the ids it fits", async () => {
       const subject = `macro:${randomUUID()}`;
-      const exact = (await createRule(subject, "store.list", "ledger", Effect.ALLOW)).ruleId;
-      const one = (await createRule(subject, "store.list", "ledger/*", Effect.ALLOW)).ruleId;
-      const deep = (await createRule(subject, "store.list", "archive/**", Effect.ALLOW)).ruleId;
-      const matched = async (resource: string) => (await evaluate({ subjects: [subject], action: "store.list", resource })).matchedRuleIds;
-      expect(await matched("ledger")).toEqual([exact]);
-      expect(await matched("ledger/7")).toEqual([one]);
-      expect(await matched("ledger/7/lines")).toEqual([]);
-      expect(await matched("ledgers")).toEqual([]);
-      expect(await matched("archive")).toEqual([deep]);
-      expect(await matched("archive/2023/q4")).toEqual([deep]);
+      const whole = (await createRule(subject, "store.read", "ledger", Effect.ALLOW)).ruleId;
+      const some = (await createRule(subject, "store.read", "ledger/2024-*", Effect.ALLOW)).ruleId;
+      const list = (await createRule(subject, "store.list", "ledger", Effect.ALLOW)).ruleId;
+      const matched = async (action: string, resource: string) => (await evaluate({ subjects: [subject], action, resource })).matchedRuleIds;
+      expect(await matched("store.read", "ledger/7")).toEqual([whole]);
+      expect(await matched("store.read", "ledger/2024-01")).toEqual([whole, some]);
+      expect(await matched("store.read", "ledgers/7")).toEqual([]);
+      expect(await matched("store.list", "ledger")).toEqual([list]);
+      expect(await matched("store.list", "ledgers")).toEqual([]);
     });
 
     it("matches host globs by whole labels: `*.example.com` never matches `example.com.evil.net`", async () => {
@@ -176,6 +220,9 @@ describe("RulesService", () => {
       expect((await refused(evaluate({ subjects: [], action: "*", resource: "x" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("action");
       expect((await refused(evaluate({ subjects: ["bob"], resource: "x" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("subjects");
       expect((await refused(evaluate({ subjects: [], resource: "" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("resource");
+      // Only the concrete resource enforcement asks about: a record for store.write, not a collection.
+      expect((await refused(evaluate({ subjects: [], action: "store.write", resource: "notes" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("resource");
+      expect((await refused(evaluate({ subjects: [], action: "macro.run", resource: "reports/*" }), Code.InvalidArgument, "INVALID_ARGUMENT")).field).toBe("resource");
     });
 
     it("sees every change at once: create, update and delete invalidate the cached index", async () => {

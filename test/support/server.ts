@@ -49,6 +49,7 @@ export async function startTestServer(options: { env?: Record<string, string>; c
       GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000",
       GATEHOUSE_LOGIN_RATE_LIMIT_PER_MINUTE: "100000",
       GATEHOUSE_LOCKOUT_IP_FAILURES: "100000",
+      GATEHOUSE_AUTH_FAILURES_PER_MINUTE: "100000",
       GATEHOUSE_HEALTH_INTERVAL_MS: "200",
       GATEHOUSE_SHUTDOWN_GRACE_MS: "2000",
       ...options.env,

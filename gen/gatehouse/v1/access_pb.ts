@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/access.proto.
  */
 export const file_gatehouse_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvYWNjZXNzLnByb3RvEgxnYXRlaG91c2UudjEiowEKCkFjY2Vzc1J1bGUSDgoGcHVibGljGAEgASgIEiYKCW1pbl9sZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBISCgpwZXJtaXNzaW9uGAMgASgJEikKCXJvb21fcm9sZRgEIAEoDjIWLmdhdGVob3VzZS52MS5Sb29tUm9sZRINCgVhdWRpdBgFIAEoCBIPCgdtdXRhdGVzGAYgASgIOlIKBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKAsyGC5nYXRlaG91c2UudjEuQWNjZXNzUnVsZVIGYWNjZXNzYgZwcm90bzM", [file_gatehouse_v1_common, file_google_protobuf_descriptor]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvYWNjZXNzLnByb3RvEgxnYXRlaG91c2UudjEitwEKCkFjY2Vzc1J1bGUSDgoGcHVibGljGAEgASgIEiYKCW1pbl9sZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBISCgpwZXJtaXNzaW9uGAMgASgJEikKCXJvb21fcm9sZRgEIAEoDjIWLmdhdGVob3VzZS52MS5Sb29tUm9sZRINCgVhdWRpdBgFIAEoCBIPCgdtdXRhdGVzGAYgASgIEhIKCnJvb21fZmllbGQYByABKAk6UgoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoCzIYLmdhdGVob3VzZS52MS5BY2Nlc3NSdWxlUgZhY2Nlc3NiBnByb3RvMw", [file_gatehouse_v1_common, file_google_protobuf_descriptor]);
 
 /**
  * AccessRule states who may call a method. Every method of every Gatehouse
@@ -48,8 +48,9 @@ export type AccessRule = Message<"gatehouse.v1.AccessRule"> & {
   permission: string;
 
   /**
-   * room_role is the role the caller needs in the request's `room_id`.
-   * ROOM_ROLE_UNSPECIFIED means the method is not scoped to a room.
+   * room_role is the role the caller needs in the room named by the request
+   * field room_field. ROOM_ROLE_UNSPECIFIED means no room role is needed;
+   * setting it needs room_field.
    *
    * @generated from field: gatehouse.v1.RoomRole room_role = 4;
    */
@@ -69,6 +70,18 @@ export type AccessRule = Message<"gatehouse.v1.AccessRule"> & {
    * @generated from field: bool mutates = 6;
    */
   mutates: boolean;
+
+  /**
+   * room_field names the request field (its proto name, `room_id`) that holds
+   * the id of the room the method acts on. Set on every method that acts on
+   * a room. The server reads the room from this field, and from no other,
+   * for the room_role check, for room tokens (`x-room-token` is accepted
+   * only on a method with room_field, for the room it names) and for the
+   * audit record's room. Empty means the method acts on no room.
+   *
+   * @generated from field: string room_field = 7;
+   */
+  roomField: string;
 };
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/rules.proto.
  */
 export const file_gatehouse_v1_rules: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvcnVsZXMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEUnVsZRIPCgdydWxlX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg4KBmFjdGlvbhgEIAEoCRIQCghyZXNvdXJjZRgFIAEoCRIkCgZlZmZlY3QYBiABKA4yFC5nYXRlaG91c2UudjEuRWZmZWN0EhMKC2Rlc2NyaXB0aW9uGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKEExpc3RSdWxlc1JlcXVlc3QSHgoHc3ViamVjdBgBIAEoCUIIukgFcgMYgARIAIgBARIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAhCCgoIX3N1YmplY3QiTwoRTGlzdFJ1bGVzUmVzcG9uc2USIQoFcnVsZXMYASADKAsyEi5nYXRlaG91c2UudjEuUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKwoOR2V0UnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQEiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSK1AQoRQ3JlYXRlUnVsZVJlcXVlc3QSGQoHc3ViamVjdBgBIAEoCUIIukgFcgMYgAQSGAoGYWN0aW9uGAIgASgJQgi6SAVyAxiAARIaCghyZXNvdXJjZRgDIAEoCUIIukgFcgMYgAgSMAoGZWZmZWN0GAQgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdEIKukgHggEEEAEgABIdCgtkZXNjcmlwdGlvbhgFIAEoCUIIukgFcgMYgAgiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSKoAgoRVXBkYXRlUnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQESHgoHc3ViamVjdBgCIAEoCUIIukgFcgMYgARIAIgBARIdCgZhY3Rpb24YAyABKAlCCLpIBXIDGIABSAGIAQESHwoIcmVzb3VyY2UYBCABKAlCCLpIBXIDGIAISAKIAQESNQoGZWZmZWN0GAUgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdEIKukgHggEEEAEgAEgDiAEBEiIKC2Rlc2NyaXB0aW9uGAYgASgJQgi6SAVyAxiACEgEiAEBQgoKCF9zdWJqZWN0QgkKB19hY3Rpb25CCwoJX3Jlc291cmNlQgkKB19lZmZlY3RCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUiLgoRRGVsZXRlUnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQEiFAoSRGVsZXRlUnVsZVJlc3BvbnNlIokBChRFdmFsdWF0ZVJ1bGVzUmVxdWVzdBIhCghzdWJqZWN0cxgBIAMoCUIPukgMkgEJEEAiBXIDGIAEEhgKBmFjdGlvbhgCIAEoCUIIukgFcgMYgAESGgoIcmVzb3VyY2UYAyABKAlCCLpIBXIDGIAIEhgKEGJhc2VsaW5lX2FsbG93ZWQYBCABKAginQEKFUV2YWx1YXRlUnVsZXNSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEhgKEG1hdGNoZWRfcnVsZV9pZHMYAiADKAkSGQoRZGVjaWRpbmdfcnVsZV9pZHMYAyADKAkSDgoGcmVhc29uGAQgASgJEi4KC3JlYXNvbl9jb2RlGAUgASgOMhkuZ2F0ZWhvdXNlLnYxLkVycm9yUmVhc29uMu8ECgxSdWxlc1NlcnZpY2USYQoJTGlzdFJ1bGVzEh4uZ2F0ZWhvdXNlLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5nYXRlaG91c2UudjEuTGlzdFJ1bGVzUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWQSWwoHR2V0UnVsZRIcLmdhdGVob3VzZS52MS5HZXRSdWxlUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRSdWxlUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWQSZAoKQ3JlYXRlUnVsZRIfLmdhdGVob3VzZS52MS5DcmVhdGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5DcmVhdGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESZAoKVXBkYXRlUnVsZRIfLmdhdGVob3VzZS52MS5VcGRhdGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5VcGRhdGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESZAoKRGVsZXRlUnVsZRIfLmdhdGVob3VzZS52MS5EZWxldGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESbQoNRXZhbHVhdGVSdWxlcxIiLmdhdGVob3VzZS52MS5FdmFsdWF0ZVJ1bGVzUmVxdWVzdBojLmdhdGVob3VzZS52MS5FdmFsdWF0ZVJ1bGVzUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWRiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvcnVsZXMucHJvdG8SDGdhdGVob3VzZS52MSKlAgoEUnVsZRIPCgdydWxlX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg4KBmFjdGlvbhgEIAEoCRIQCghyZXNvdXJjZRgFIAEoCRIkCgZlZmZlY3QYBiABKA4yFC5nYXRlaG91c2UudjEuRWZmZWN0EhMKC2Rlc2NyaXB0aW9uGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW1hbGZvcm1lZBgKIAEoCBIYChBtYWxmb3JtZWRfcmVhc29uGAsgASgJIngKEExpc3RSdWxlc1JlcXVlc3QSHgoHc3ViamVjdBgBIAEoCUIIukgFcgMYgARIAIgBARIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAhCCgoIX3N1YmplY3QiTwoRTGlzdFJ1bGVzUmVzcG9uc2USIQoFcnVsZXMYASADKAsyEi5nYXRlaG91c2UudjEuUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKwoOR2V0UnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQEiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSK1AQoRQ3JlYXRlUnVsZVJlcXVlc3QSGQoHc3ViamVjdBgBIAEoCUIIukgFcgMYgAQSGAoGYWN0aW9uGAIgASgJQgi6SAVyAxiAARIaCghyZXNvdXJjZRgDIAEoCUIIukgFcgMYgAgSMAoGZWZmZWN0GAQgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdEIKukgHggEEEAEgABIdCgtkZXNjcmlwdGlvbhgFIAEoCUIIukgFcgMYgAgiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5nYXRlaG91c2UudjEuUnVsZSKoAgoRVXBkYXRlUnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQESHgoHc3ViamVjdBgCIAEoCUIIukgFcgMYgARIAIgBARIdCgZhY3Rpb24YAyABKAlCCLpIBXIDGIABSAGIAQESHwoIcmVzb3VyY2UYBCABKAlCCLpIBXIDGIAISAKIAQESNQoGZWZmZWN0GAUgASgOMhQuZ2F0ZWhvdXNlLnYxLkVmZmVjdEIKukgHggEEEAEgAEgDiAEBEiIKC2Rlc2NyaXB0aW9uGAYgASgJQgi6SAVyAxiACEgEiAEBQgoKCF9zdWJqZWN0QgkKB19hY3Rpb25CCwoJX3Jlc291cmNlQgkKB19lZmZlY3RCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlJ1bGUiLgoRRGVsZXRlUnVsZVJlcXVlc3QSGQoHcnVsZV9pZBgBIAEoCUIIukgFcgOwAQEiFAoSRGVsZXRlUnVsZVJlc3BvbnNlIokBChRFdmFsdWF0ZVJ1bGVzUmVxdWVzdBIhCghzdWJqZWN0cxgBIAMoCUIPukgMkgEJEEAiBXIDGIAEEhgKBmFjdGlvbhgCIAEoCUIIukgFcgMYgAESGgoIcmVzb3VyY2UYAyABKAlCCLpIBXIDGIAIEhgKEGJhc2VsaW5lX2FsbG93ZWQYBCABKAginQEKFUV2YWx1YXRlUnVsZXNSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEhgKEG1hdGNoZWRfcnVsZV9pZHMYAiADKAkSGQoRZGVjaWRpbmdfcnVsZV9pZHMYAyADKAkSDgoGcmVhc29uGAQgASgJEi4KC3JlYXNvbl9jb2RlGAUgASgOMhkuZ2F0ZWhvdXNlLnYxLkVycm9yUmVhc29uMu8ECgxSdWxlc1NlcnZpY2USYQoJTGlzdFJ1bGVzEh4uZ2F0ZWhvdXNlLnYxLkxpc3RSdWxlc1JlcXVlc3QaHy5nYXRlaG91c2UudjEuTGlzdFJ1bGVzUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWQSWwoHR2V0UnVsZRIcLmdhdGVob3VzZS52MS5HZXRSdWxlUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRSdWxlUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWQSZAoKQ3JlYXRlUnVsZRIfLmdhdGVob3VzZS52MS5DcmVhdGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5DcmVhdGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESZAoKVXBkYXRlUnVsZRIfLmdhdGVob3VzZS52MS5VcGRhdGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5VcGRhdGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESZAoKRGVsZXRlUnVsZRIfLmdhdGVob3VzZS52MS5EZWxldGVSdWxlUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVSdWxlUmVzcG9uc2UiE8rzGA8aC3J1bGVzLndyaXRlMAESbQoNRXZhbHVhdGVSdWxlcxIiLmdhdGVob3VzZS52MS5FdmFsdWF0ZVJ1bGVzUmVxdWVzdBojLmdhdGVob3VzZS52MS5FdmFsdWF0ZVJ1bGVzUmVzcG9uc2UiE5ACAcrzGAwaCnJ1bGVzLnJlYWRiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * Rule is a runtime enforcement rule.
@@ -55,8 +55,9 @@ export type Rule = Message<"gatehouse.v1.Rule"> & {
   action: string;
 
   /**
-   * resource is a glob over the action's resource (`invoices`, `invoices/*`,
-   * `*.example.com`).
+   * resource is a pattern over the action's resources, in the action's form
+   * (see RulesService): `invoices`, `invoices/2024-*`, `*.example.com`,
+   * `reports/*`, `*`.
    *
    * @generated from field: string resource = 5;
    */
@@ -89,6 +90,25 @@ export type Rule = Message<"gatehouse.v1.Rule"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * malformed is true when the stored rule does not parse (written before
+   * the current resource forms, or behind the API's back). It is still
+   * enforced, fail-closed: a malformed DENY matches every resource of its
+   * action for its subject, a malformed ALLOW matches nothing. The server
+   * also logs every malformed rule at start-up. Fix it with UpdateRule or
+   * remove it with DeleteRule.
+   *
+   * @generated from field: bool malformed = 10;
+   */
+  malformed: boolean;
+
+  /**
+   * malformed_reason says what does not parse, when malformed is true.
+   *
+   * @generated from field: string malformed_reason = 11;
+   */
+  malformedReason: string;
 };
 
 /**
@@ -411,7 +431,10 @@ export type EvaluateRulesRequest = Message<"gatehouse.v1.EvaluateRulesRequest"> 
   action: string;
 
   /**
-   * resource is the concrete resource (a collection/id, a host).
+   * resource is the concrete resource, as enforcement builds it:
+   * `collection/id` for store.read, store.write and store.delete,
+   * `collection` for store.list, a host for net.fetch, a macro name for
+   * macro.run.
    *
    * @generated from field: string resource = 3;
    */
@@ -491,8 +514,30 @@ export const EvaluateRulesResponseSchema: GenMessage<EvaluateRulesResponse> = /*
 
 /**
  * RulesService manages the tenant's runtime rules, which the sandbox's host
- * functions check. A sandbox action is allowed when (the baseline allows it,
- * or an ALLOW rule matches) and no DENY rule matches.
+ * functions (gatehouse:store, gatehouse:net) and RunMacro check. A sandbox
+ * action is allowed when (the baseline allows it, or an ALLOW rule matches)
+ * and no DENY rule matches. EvaluateRules decides through the same function
+ * on the same resource strings as enforcement, so its answer is what a macro
+ * would meet.
+ *
+ * Rule resources, by action:
+ * - `store.read`, `store.write`, `store.delete`: `collection` (every record
+ *   of it) or `collection/idGlob` (`notes/n*`: `*` is any run of id
+ *   characters). A DENY on `notes` blocks `put("notes", "n1", …)`.
+ * - `store.list`: `collection`.
+ * - `net.fetch`: a host glob (`api.example.com`, `*.example.com`,
+ *   `**.example.com`, `host:port`, `*:8443`).
+ * - `macro.run`: a macro-name glob (`reports/*`, `reports/**`,
+ *   `reports/daily`).
+ * - any action: `*`, every resource. A rule with action `*` applies to each
+ *   action whose form its resource fits, so a DENY `* *` also stops RunMacro.
+ * Collections are 1-64 of `A-Za-z0-9_-`; ids 1-128 of `A-Za-z0-9_.:@-`.
+ *
+ * The concrete resource of a request (EvaluateRules.resource, and what the
+ * host functions and RunMacro ask about): `collection/id` for store.read,
+ * store.write and store.delete (get, put, remove, and each record a list
+ * returns); `collection` for store.list; the URL's host (`host` or
+ * `host:port`) for net.fetch; the macro's name for macro.run.
  *
  * Every method may also answer UNAUTHENTICATED (no, bad, expired or revoked
  * credentials), RESOURCE_EXHAUSTED (RATE_LIMITED, with retry_after) and
@@ -531,8 +576,9 @@ export const RulesService: GenService<{
   /**
    * CreateRule creates a rule.
    *
-   * Errors: INVALID_ARGUMENT (malformed subject, action or resource, or
-   * effect unspecified, with field); PERMISSION_DENIED (missing
+   * Errors: INVALID_ARGUMENT (malformed subject or action, a resource that
+   * does not fit its action's form (the message names the expected form),
+   * or effect unspecified, with field); PERMISSION_DENIED (missing
    * `rules.write`).
    *
    * @generated from rpc gatehouse.v1.RulesService.CreateRule
@@ -546,9 +592,13 @@ export const RulesService: GenService<{
    * UpdateRule changes the fields of a rule that are set in the request;
    * unset fields are left as they are.
    *
+   * The changed rule must parse: a malformed stored rule (Rule.malformed) is
+   * refused until its resource (or action) is fixed; it can be deleted.
+   *
    * Errors: NOT_FOUND (no such rule, or another tenant's); INVALID_ARGUMENT
-   * (a malformed value, or effect set to EFFECT_UNSPECIFIED, with field);
-   * PERMISSION_DENIED (missing `rules.write`).
+   * (a malformed value, a resource that does not fit the action's form, or
+   * effect set to EFFECT_UNSPECIFIED, with field); PERMISSION_DENIED
+   * (missing `rules.write`).
    *
    * @generated from rpc gatehouse.v1.RulesService.UpdateRule
    */
@@ -574,8 +624,10 @@ export const RulesService: GenService<{
    * EvaluateRules is a dry run: it says whether the tenant's rules allow an
    * action on a resource for a set of subjects, and which rules matched.
    *
-   * Errors: INVALID_ARGUMENT (malformed subject, action or resource);
-   * PERMISSION_DENIED (missing `rules.read`).
+   * Errors: INVALID_ARGUMENT (malformed subject or action, or a resource
+   * that is not the action's concrete resource, e.g. `notes` for
+   * `store.write`, which takes `notes/<id>`); PERMISSION_DENIED (missing
+   * `rules.read`).
    *
    * @generated from rpc gatehouse.v1.RulesService.EvaluateRules
    */
