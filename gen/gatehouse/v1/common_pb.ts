@@ -109,7 +109,9 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * allow_room_tokens accepts legacy `x-room-token` credentials for a room
-   * (built-in default false).
+   * (built-in default false). Opt-in per room: a room accepts them only when
+   * its own layer sets it true; the global value is a ceiling (false there
+   * refuses every room), never a switch that opens rooms by itself.
    *
    * @generated from field: optional bool allow_room_tokens = 10;
    */
