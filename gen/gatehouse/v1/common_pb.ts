@@ -45,6 +45,8 @@ export const StringListSchema: GenMessage<StringList> = /*@__PURE__*/
 export type Policy = Message<"gatehouse.v1.Policy"> & {
   /**
    * timeout_ms is a run's deadline in milliseconds (built-in default 1000).
+   * 0 is refused (INVALID_ARGUMENT naming the field): leave it unset to
+   * inherit.
    *
    * @generated from field: optional uint32 timeout_ms = 1;
    */
@@ -52,6 +54,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * memory_limit_bytes is a run's memory limit (built-in default 32 MiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 memory_limit_bytes = 2;
    */
@@ -59,6 +62,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_stack_bytes is a run's stack limit (built-in default 512 KiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 max_stack_bytes = 3;
    */
@@ -66,6 +70,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_output_bytes caps a run's output and logs (built-in default 64 KiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 max_output_bytes = 4;
    */
@@ -73,6 +78,8 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_host_calls caps a run's host-function calls (built-in default 1000).
+   * 0 is allowed and makes a pure macro: every store or net call is refused
+   * inside the run.
    *
    * @generated from field: optional uint32 max_host_calls = 5;
    */
@@ -102,6 +109,8 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_runs_per_minute caps runs per user and macro (built-in default 600).
+   * 0 is allowed and freezes the macro: every RunMacro answers
+   * RESOURCE_EXHAUSTED (RATE_LIMITED).
    *
    * @generated from field: optional uint32 max_runs_per_minute = 9;
    */
