@@ -193,3 +193,26 @@ describe("UsersService.UnlockUser", () => {
     expect(failure.detail.permission).toBe("users.write");
   });
 });
+
+describe("UsersService.UnlockUser without Redis (in-process counters)", () => {
+  let server: TestServer;
+  let root: string;
+  let plain: TestUser;
+
+  beforeAll(async () => {
+    server = await startTestServer({ redis: false });
+    root = await server.login();
+    plain = await createUser(server, root, { level: Level.USER, roles: ["viewer"], prefix: "plain" });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("clears the lockout Login counted in this process", async () => {
+    const login = (password: string) => server.client().auth.login({ tenant: "default", username: plain.username, password });
+    for (let i = 0; i < server.config.lockoutUserFailures; i += 1) await expectFailure(login("wrong-password-1"), Code.Unauthenticated);
+    await expectFailure(login(plain.password), Code.ResourceExhausted, "LOGIN_LOCKED");
+    expect((await server.client({ token: root }).users.unlockUser({ userId: plain.id })).wasLocked).toBe(true);
+    expect((await login(plain.password)).user?.userId).toBe(plain.id);
+  });
+});
