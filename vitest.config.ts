@@ -6,6 +6,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
+    // Starts PostgreSQL, the Redis nodes and installs Chromium when missing (quick when all is up).
+    globalSetup: ["test/global-setup.ts"],
     // test/system/ (real server processes, load, faults, fuzzing) runs after
     // everything else, so its CPU load never lands on the timing-sensitive
     // unit and e2e tests (sandbox responsiveness, lock TTLs).

@@ -24,8 +24,17 @@ import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
 import { createSandboxPool } from "./sandbox/index.js";
 import { createNetFetcher } from "./macros/net-fetcher.js";
 import { createMacroCache } from "./macros/macro-cache.js";
-import { bootstrap } from "./bootstrap.js";
+import { bootstrap, offerInitialPassword } from "./bootstrap.js";
 import { createServer } from "./server.js";
+import { instrumentAudit, instrumentLocks, instrumentSandbox } from "./instrumentation.js";
+
+/** StartupError is a failure at start that one line explains (no stack trace): a busy port. */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
 
 /** Gatehouse is a running service. */
 export interface Gatehouse {
@@ -48,7 +57,7 @@ export interface StartOptions {
  * health turns NOT_SERVING, in-flight calls finish, then connections close.
  */
 export async function startGatehouse(config: Config, options: StartOptions = {}): Promise<Gatehouse> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const metrics = createMetrics();
   const shutdown = new AbortController();
   // Every call in flight links its own signal to this one (connect-node's
@@ -59,6 +68,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     (await initDatabase({
       url: config.databaseUrl,
       dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pgdata`,
+      lockDir: config.dataDir,
       logger: { debug: (m) => logger.debug(m), info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     }));
   const redis = config.redisUrls.length > 0 ? createRedisNodes(config.redisUrls, logger) : undefined;
@@ -81,11 +91,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const rules = createRuleCache(db, bus);
   const roomTokens = createRoomTokenResolver(db, policies, bus);
   const fencing = createPostgresFencingCounter(db);
-  const locks = redis
-    ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing })
-    : createMemoryLockManager({ fencing });
+  const locks = instrumentLocks(
+    redis ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing }) : createMemoryLockManager({ fencing }),
+    metrics,
+  );
   const macroCache = createMacroCache(bus);
-  const sandbox = createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger });
+  const sandbox = instrumentSandbox(createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger }), metrics);
   const deps: Deps = {
     config,
     logger,
@@ -96,12 +107,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     limiters,
     ipLimiter: limiters({ name: "ip", points: config.rateLimitPerMinute, durationSeconds: 60 }),
     principalLimiter: limiters({ name: "user", points: config.rateLimitPerMinute, durationSeconds: 60 }),
+    checkLimiter: limiters({ name: "check", points: config.checkRateLimitPerMinute, durationSeconds: 60 }),
     health,
     authenticator: createAuthenticator(tokens, sessions, roomTokens.resolve),
     rooms,
     policies,
     rules,
-    audit: createAuditStore(db),
+    audit: instrumentAudit(createAuditStore(db), metrics),
     locks,
     sandbox,
     macroCache,
@@ -112,11 +124,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     jwks: async () => ({ keys: [key.publicJwk] }),
     shutdownSignal: shutdown.signal,
   };
-  await bootstrap(deps, options.printSecret ?? ((line) => process.stdout.write(line + "\n")));
-  await health.checkNow();
   const server = createServer(deps);
-  const port = await server.listener.listen(config.port, config.host);
-  logger.info({ port, tls: Boolean(config.tlsCertFile), database: db.mode, redisNodes: redis?.clients.length ?? 0 }, "gatehouse listening");
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -138,7 +146,47 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       if (!options.db) await db.close();
       logger.info("gatehouse stopped");
     })());
+
+  // The port first: a start that cannot serve must not bootstrap (and show a
+  // password for an admin nobody can reach). Calls wait until server.open().
+  let port: number;
+  try {
+    port = await server.listener.listen(config.port, config.host);
+  } catch (err) {
+    await close().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      const why = code === "EADDRINUSE" ? "is in use by another process" : code === "EACCES" ? "needs privileges this process lacks" : "is not an address of this machine";
+      throw new StartupError(
+        `cannot listen on ${config.host}:${config.port}: the port ${why} (${code}); choose another with GATEHOUSE_PORT (or GATEHOUSE_HOST)`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  try {
+    const print = options.printSecret ?? ((line: string) => process.stdout.write(line + "\n"));
+    if (!(await bootstrap(deps, print))) await offerInitialPassword(deps, print);
+    await health.checkNow();
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  server.open();
+  const urls = serviceUrls(config.host, port, Boolean(config.tlsCertFile));
+  logger.info(
+    { port, api: urls.api, console: urls.console, tls: Boolean(config.tlsCertFile), database: db.mode, redisNodes: redis?.clients.length ?? 0 },
+    `gatehouse listening: API ${urls.api}, console ${urls.console}`,
+  );
+
   return { port, deps, close };
+}
+
+/** serviceUrls answers the addresses to show at start: a wildcard host is shown as localhost. */
+export function serviceUrls(host: string, port: number, tls: boolean): { api: string; console: string } {
+  const shown = host === "0.0.0.0" || host === "::" || host === "" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  const api = `${tls ? "https" : "http"}://${shown}:${port}`;
+  return { api, console: `${api}/console/` };
 }
 
 export type { EntityManager };

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { SANDBOX_WORKER_NICE } from "./sandbox/limits.js";
+import { passwordProblem } from "./auth/passwords.js";
 
 /** defaultConsoleDir is where the console is built (`npm start` builds it first): dist/console in the package. */
 export const defaultConsoleDir = fileURLToPath(new URL("../dist/console", import.meta.url));
@@ -58,6 +59,13 @@ export interface Config {
   secureCookies: boolean;
   /** consoleDir holds the built admin console served at /console/ (see src/console/build.ts). */
   consoleDir: string;
+  // The first hour (issue 16): decisions budget, log format, access lines.
+  /** checkRateLimitPerMinute is CheckPermission/CheckPermissions calls per principal per minute, apart from rateLimitPerMinute. */
+  checkRateLimitPerMinute: number;
+  /** logFormat is "pretty" (human-readable) or "json"; default pretty when stdout is a terminal. */
+  logFormat: "json" | "pretty";
+  /** accessLog says which calls get an access line: "all", "errors" (calls that failed; default) or "off". */
+  accessLog: "all" | "errors" | "off";
 }
 
 /** ConfigError lists every problem found in the environment. */
@@ -125,6 +133,17 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push(`GATEHOUSE_LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`);
   }
 
+  // The first hour (issue 16).
+  const adminPassword = str("ADMIN_PASSWORD");
+  const adminPasswordProblem = adminPassword === undefined ? undefined : passwordProblem(adminPassword);
+  if (adminPasswordProblem) problems.push(`GATEHOUSE_ADMIN_PASSWORD: ${adminPasswordProblem} (the password policy)`);
+  const logFormat = str("LOG_FORMAT") ?? (process.stdout.isTTY ? "pretty" : "json");
+  if (logFormat !== "json" && logFormat !== "pretty") problems.push(`GATEHOUSE_LOG_FORMAT=${JSON.stringify(logFormat)}: expected json or pretty`);
+  const accessLog = str("ACCESS_LOG") ?? "errors";
+  if (accessLog !== "all" && accessLog !== "errors" && accessLog !== "off") {
+    problems.push(`GATEHOUSE_ACCESS_LOG=${JSON.stringify(accessLog)}: expected all, errors or off`);
+  }
+
   const config: Config = {
     port: int("PORT", 8080, 0, 65535),
     host: str("HOST") ?? "0.0.0.0",
@@ -137,7 +156,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     corsOrigins,
     reflection: bool("REFLECTION", true),
     logLevel,
-    adminPassword: str("ADMIN_PASSWORD"),
+    adminPassword,
     readMaxBytes: int("READ_MAX_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxTimeoutMs: int("MAX_TIMEOUT_MS", 60_000, 100, 3_600_000),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
@@ -164,6 +183,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     runsPerSecond: int("RUNS_PER_SECOND", 10, 1, 1_000_000),
     secureCookies: bool("SECURE_COOKIES", true),
     consoleDir: str("CONSOLE_DIR") ?? defaultConsoleDir,
+    checkRateLimitPerMinute: int("CHECK_RATE_LIMIT_PER_MINUTE", 60_000, 1, 100_000_000),
+    logFormat: logFormat === "pretty" ? "pretty" : "json",
+    accessLog: accessLog === "all" || accessLog === "off" ? accessLog : "errors",
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

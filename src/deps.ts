@@ -36,6 +36,8 @@ export interface Deps {
   limiters: LimiterFactory;
   ipLimiter: Limiter;
   principalLimiter: Limiter;
+  /** checkLimiter is the per-principal budget of CheckPermission/CheckPermissions (GATEHOUSE_CHECK_RATE_LIMIT_PER_MINUTE). */
+  checkLimiter: Limiter;
   health: HealthMonitor;
   authenticator: Authenticator;
   rooms: RoomAccess;

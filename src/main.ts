@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError } from "./config.js";
-import { startGatehouse } from "./app.js";
+import { startGatehouse, StartupError, type Gatehouse } from "./app.js";
+import { DataDirLockedError } from "./store/data-dir-lock.js";
 
 // main: configuration → dependencies → listen; SIGTERM/SIGINT shut down gracefully.
 let config;
@@ -12,7 +13,17 @@ try {
   }
   throw err;
 }
-const gatehouse = await startGatehouse(config);
+let gatehouse: Gatehouse;
+try {
+  gatehouse = await startGatehouse(config);
+} catch (err) {
+  // Conditions a person can fix get one line, not a stack trace.
+  if (err instanceof StartupError || err instanceof DataDirLockedError) {
+    process.stderr.write(`gatehouse: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {

@@ -21,6 +21,12 @@ export interface Server {
   listener: Listener;
   /** handler is the Node request handler (for tests that bring their own server). */
   handler: (req: Req, res: Res) => void;
+  /**
+   * open lets requests through. Until then they wait: the port is bound
+   * before the first-start bootstrap (so a busy port stops the start before
+   * any admin exists), and no call is answered before it is done.
+   */
+  open(): void;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -73,7 +79,12 @@ export function createServer(deps: Deps): Server {
     fallback: (req, res) => extra(req, res as Res),
   });
   const unreadBodyLimits = { maxBytes: 4 * config.readMaxBytes, maxMs: 10_000 };
+  let waiting: Array<() => void> | undefined = [];
   const handler = (req: Req, res: Res) => {
+    if (waiting) {
+      waiting.push(() => handler(req, res));
+      return;
+    }
     res.setHeader("x-content-type-options", "nosniff");
     if (req.httpVersionMajor === 1) discardAbandonedBody(req as http.IncomingMessage, unreadBodyLimits);
     if (applyCors(config.corsOrigins, req, res)) return;
@@ -83,5 +94,10 @@ export function createServer(deps: Deps): Server {
     handler,
     config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined,
   );
-  return { listener, handler };
+  const open = () => {
+    const queued = waiting ?? [];
+    waiting = undefined;
+    for (const run of queued) run();
+  };
+  return { listener, handler, open };
 }

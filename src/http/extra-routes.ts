@@ -8,7 +8,8 @@ type Res = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
  * createExtraRoutes serves the plain HTTP routes beside the RPCs:
- * `GET /metrics` (Prometheus), `GET /.well-known/jwks.json`, `GET /healthz`,
+ * `GET /` (a redirect to the console), `GET /metrics` (Prometheus),
+ * `GET /.well-known/jwks.json`, `GET /healthz`,
  * the admin console under `/console/` (see console-assets.ts), and 404 for
  * anything else.
  */
@@ -23,6 +24,13 @@ export function createExtraRoutes(deps: Deps): (req: Req, res: Res) => void {
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const isRead = req.method === "GET" || req.method === "HEAD";
+    if (isRead && path === "/") {
+      res.statusCode = 302;
+      res.setHeader("location", "/console/");
+      res.setHeader("cache-control", "no-store");
+      res.end();
+      return;
+    }
     if (isRead && path === "/metrics") {
       deps.metrics.registry.metrics().then(
         (text) => send(res, 200, deps.metrics.registry.contentType, text),

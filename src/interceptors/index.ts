@@ -7,7 +7,7 @@ import { createAuthnInterceptor, type Authenticator } from "./authn.js";
 import { createAuthzInterceptor, type RoomAccess } from "./authz.js";
 import { createErrorInterceptor } from "./errors.js";
 import { createIpRateLimitInterceptor, createPrincipalRateLimitInterceptor } from "./rate-limit.js";
-import { createRequestLogInterceptor } from "./request-log.js";
+import { createRequestLogInterceptor, type AccessLog } from "./request-log.js";
 
 /** InterceptorDeps are what the chain needs. */
 export interface InterceptorDeps<Tx> {
@@ -15,6 +15,10 @@ export interface InterceptorDeps<Tx> {
   metrics: Metrics;
   ipLimiter: Limiter;
   principalLimiter: Limiter;
+  /** checkLimiter is the separate budget of CheckPermission/CheckPermissions. */
+  checkLimiter?: Limiter;
+  /** config.accessLog says which calls get an access line (default all). */
+  config?: { accessLog: AccessLog };
   authenticator: Authenticator;
   rooms: RoomAccess;
   audit: AuditStore<Tx>;
@@ -28,11 +32,11 @@ export interface InterceptorDeps<Tx> {
  */
 export function createInterceptors<Tx>(deps: InterceptorDeps<Tx>): Interceptor[] {
   return [
-    createRequestLogInterceptor(deps.logger, deps.metrics),
+    createRequestLogInterceptor(deps.logger, deps.metrics, deps.config?.accessLog),
     createErrorInterceptor(),
     createIpRateLimitInterceptor(deps.ipLimiter),
     createAuthnInterceptor(deps.authenticator),
-    createPrincipalRateLimitInterceptor(deps.principalLimiter),
+    createPrincipalRateLimitInterceptor(deps.principalLimiter, deps.checkLimiter),
     createAuditInterceptor(deps.audit, deps.logger),
     createAuthzInterceptor(deps.rooms),
     createUnitOfWorkInterceptor(deps.audit, deps.logger),

@@ -25,15 +25,20 @@ export function createIpRateLimitInterceptor(limiter: Limiter): Interceptor {
   };
 }
 
+/** decisionMethods are the permission checks, counted against their own budget (GATEHOUSE_CHECK_RATE_LIMIT_PER_MINUTE). */
+const decisionMethods = new Set(["gatehouse.v1.UsersService/CheckPermission", "gatehouse.v1.UsersService/CheckPermissions"]);
+
 /**
  * createPrincipalRateLimitInterceptor limits calls per authenticated
- * principal, across replicas when the limiter is Redis-backed.
+ * principal, across replicas when the limiter is Redis-backed. Permission
+ * checks count one per call against `checkLimiter` (when given) instead.
  */
-export function createPrincipalRateLimitInterceptor(limiter: Limiter): Interceptor {
+export function createPrincipalRateLimitInterceptor(limiter: Limiter, checkLimiter?: Limiter): Interceptor {
   return (next) => async (req) => {
     const principal = req.contextValues.get(kPrincipal);
     if (!principal) return next(req);
-    const result = await limiter.consume(`user:${principal.tenantId}:${principal.userId}`);
+    const isDecision = checkLimiter !== undefined && decisionMethods.has(`${req.service.typeName}/${req.method.name}`);
+    const result = await (isDecision ? checkLimiter : limiter).consume(`user:${principal.tenantId}:${principal.userId}`);
     if (!result.ok) throw refuse(result.retryAfterSeconds, "user");
     return next(req);
   };

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { dirname, resolve } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { MikroORM, type Options } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
@@ -13,6 +14,7 @@ import { ServerPostgreSqlDriver } from "./postgres-driver.js";
 import { pingDatabase, type PingResult } from "./ping.js";
 import { createDirectPool, type DirectPool } from "./direct-sql.js";
 import { runAsSystem, runInTenant, type TransactionCallback, type TransactionOptions } from "./tenant-scope.js";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 
 /**
  * StoreLogger is the slice of a logger this layer uses; a pino logger fits.
@@ -33,11 +35,20 @@ export interface DatabaseOptions {
   /** dataDir is PGlite's data folder (default `./.gatehouse/pgdata`; `memory://` for none). */
   dataDir?: string;
   /**
+   * lockDir is the folder held exclusively while PGlite runs on `dataDir`
+   * (default: the folder `dataDir` is in, as `./.gatehouse` holds `pgdata`): a second process gets DataDirLockedError
+   * before anything is opened or written. Not used with `url`, `pglite` or
+   * `memory://`.
+   */
+  lockDir?: string;
+  /** lockCommand says in the lock file what holds it (default "server"). */
+  lockCommand?: string;
+  /**
    * pglite is an already open PGlite instance to use instead of `dataDir`; it is
    * borrowed (close() leaves it open). For tests sharing one instance.
    */
   pglite?: PGlite;
-  /** logger receives migration progress (info) and, with debugQueries, SQL (debug). */
+  /** logger receives migration progress and a stale data-directory lock taken over (info, warn) and, with debugQueries, SQL (debug). */
   logger?: StoreLogger;
   /** debugQueries logs every query with its parameters at debug level. */
   debugQueries?: boolean;
@@ -154,6 +165,17 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
   };
 
   let ownedPglite: PGlite | undefined;
+  let dirLock: DataDirLock | undefined;
+  const pgliteDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  if (!options.url && !options.pglite && !pgliteDir.startsWith("memory://")) {
+    // One process per data directory: two PGlite instances on one folder
+    // each see only their own writes, and one side's are lost.
+    dirLock = lockDataDir(options.lockDir ?? dirname(resolve(pgliteDir)), options.lockCommand);
+    if (dirLock.tookOver) {
+      const was = dirLock.tookOver;
+      logger?.warn(`data directory ${dirLock.dir}: took over the lock of process ${was.pid} (${was.command}, since ${was.acquiredAt}), which is gone`);
+    }
+  }
   let orm: StoreOrm;
   try {
     if (options.url) {
@@ -169,7 +191,7 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
         },
       });
     } else {
-      const pglite = options.pglite ?? (ownedPglite = await createPGlite(options.dataDir ?? DEFAULT_DATA_DIR));
+      const pglite = options.pglite ?? (ownedPglite = await createPGlite(pgliteDir));
       orm = await MikroORM.init<AbstractSqlDriver, SqlEntityManager>({
         ...common,
         driver: EmbeddedPGliteDriver,
@@ -183,6 +205,7 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
     }
   } catch (error) {
     await ownedPglite?.close().catch(() => undefined);
+    dirLock?.release();
     throw mapDriverError(error);
   }
 
@@ -204,8 +227,12 @@ export async function initDatabase(options: DatabaseOptions = {}): Promise<Datab
     if (closed) return;
     closed = true;
     await direct?.close();
-    await orm.close(true);
-    await ownedPglite?.close();
+    try {
+      await orm.close(true);
+      await ownedPglite?.close();
+    } finally {
+      dirLock?.release();
+    }
   };
 
   let appliedMigrations: string[] = [];
