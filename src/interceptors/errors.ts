@@ -49,6 +49,7 @@ export function toConnectError(err: unknown): ConnectError {
       layer: facts.layer ?? "",
       ruleIds: facts.ruleIds ?? [],
       permission: facts.permission ?? "",
+      limit: facts.limit ?? 0,
       violations: (facts.violations ?? []).map((v) =>
         create(ViolationSchema, { line: v.line, column: v.column, message: v.message, file: v.file ?? "", rule: v.rule ?? "" }),
       ),

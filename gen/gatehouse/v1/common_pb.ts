@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/common.proto.
  */
 export const file_gatehouse_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvY29tbW9uLnByb3RvEgxnYXRlaG91c2UudjEiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAkitAQKBlBvbGljeRIXCgp0aW1lb3V0X21zGAEgASgNSACIAQESHwoSbWVtb3J5X2xpbWl0X2J5dGVzGAIgASgNSAGIAQESHAoPbWF4X3N0YWNrX2J5dGVzGAMgASgNSAKIAQESHQoQbWF4X291dHB1dF9ieXRlcxgEIAEoDUgDiAEBEhsKDm1heF9ob3N0X2NhbGxzGAUgASgNSASIAQESHAoPbmV0d29ya19lbmFibGVkGAYgASgISAWIAQESLwoNYWxsb3dlZF9ob3N0cxgHIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EjEKD2FsbG93ZWRfaW1wb3J0cxgIIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EiAKE21heF9ydW5zX3Blcl9taW51dGUYCSABKA1IBogBARIeChFhbGxvd19yb29tX3Rva2VucxgKIAEoCEgHiAEBEi4KEG92ZXJyaWRlX2NlaWxpbmcYCyABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5Qg0KC190aW1lb3V0X21zQhUKE19tZW1vcnlfbGltaXRfYnl0ZXNCEgoQX21heF9zdGFja19ieXRlc0ITChFfbWF4X291dHB1dF9ieXRlc0IRCg9fbWF4X2hvc3RfY2FsbHNCEgoQX25ldHdvcmtfZW5hYmxlZEIWChRfbWF4X3J1bnNfcGVyX21pbnV0ZUIUChJfYWxsb3dfcm9vbV90b2tlbnMiZAoKTG9ja0hvbGRlchIRCglob2xkZXJfaWQYASABKAkSEwoLaG9sZGVyX25hbWUYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoJVmlvbGF0aW9uEgwKBGxpbmUYASABKA0SDgoGY29sdW1uGAIgASgNEg8KB21lc3NhZ2UYAyABKAkSDAoEZmlsZRgEIAEoCRIMCgRydWxlGAUgASgJIqgCCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoGaG9sZGVyGAMgASgLMhguZ2F0ZWhvdXNlLnYxLkxvY2tIb2xkZXISDQoFZmllbGQYBCABKAkSFwoPYXR0ZW1wdGVkX3ZhbHVlGAUgASgJEhQKDHBhcmVudF92YWx1ZRgGIAEoCRINCgVsYXllchgHIAEoCRIQCghydWxlX2lkcxgIIAMoCRISCgpwZXJtaXNzaW9uGAkgASgJEisKCnZpb2xhdGlvbnMYCiADKAsyFy5nYXRlaG91c2UudjEuVmlvbGF0aW9uEg8KB21lc3NhZ2UYCyABKAkqcwoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIPCgtMRVZFTF9HVUVTVBABEg4KCkxFVkVMX1VTRVIQAhIPCgtMRVZFTF9BRE1JThADEg0KCUxFVkVMX0dPRBAEEhIKDkxFVkVMX1NVUEVSR09EEAUqZgoIUm9vbVJvbGUSGQoVUk9PTV9ST0xFX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9ST0xFX1ZJRVdFUhABEhQKEFJPT01fUk9MRV9FRElUT1IQAhITCg9ST09NX1JPTEVfQURNSU4QAypDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAiqiAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASDgoKT1VUQ09NRV9PSxABEhEKDU9VVENPTUVfRVJST1IQAhITCg9PVVRDT01FX1RJTUVPVVQQAxIYChRPVVRDT01FX01FTU9SWV9MSU1JVBAEEhgKFE9VVENPTUVfT1VUUFVUX0xJTUlUEAUSEgoOT1VUQ09NRV9ERU5JRUQQBmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvY29tbW9uLnByb3RvEgxnYXRlaG91c2UudjEiHAoKU3RyaW5nTGlzdBIOCgZ2YWx1ZXMYASADKAkitAQKBlBvbGljeRIXCgp0aW1lb3V0X21zGAEgASgNSACIAQESHwoSbWVtb3J5X2xpbWl0X2J5dGVzGAIgASgNSAGIAQESHAoPbWF4X3N0YWNrX2J5dGVzGAMgASgNSAKIAQESHQoQbWF4X291dHB1dF9ieXRlcxgEIAEoDUgDiAEBEhsKDm1heF9ob3N0X2NhbGxzGAUgASgNSASIAQESHAoPbmV0d29ya19lbmFibGVkGAYgASgISAWIAQESLwoNYWxsb3dlZF9ob3N0cxgHIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EjEKD2FsbG93ZWRfaW1wb3J0cxgIIAEoCzIYLmdhdGVob3VzZS52MS5TdHJpbmdMaXN0EiAKE21heF9ydW5zX3Blcl9taW51dGUYCSABKA1IBogBARIeChFhbGxvd19yb29tX3Rva2VucxgKIAEoCEgHiAEBEi4KEG92ZXJyaWRlX2NlaWxpbmcYCyABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5Qg0KC190aW1lb3V0X21zQhUKE19tZW1vcnlfbGltaXRfYnl0ZXNCEgoQX21heF9zdGFja19ieXRlc0ITChFfbWF4X291dHB1dF9ieXRlc0IRCg9fbWF4X2hvc3RfY2FsbHNCEgoQX25ldHdvcmtfZW5hYmxlZEIWChRfbWF4X3J1bnNfcGVyX21pbnV0ZUIUChJfYWxsb3dfcm9vbV90b2tlbnMiZAoKTG9ja0hvbGRlchIRCglob2xkZXJfaWQYASABKAkSEwoLaG9sZGVyX25hbWUYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoJVmlvbGF0aW9uEgwKBGxpbmUYASABKA0SDgoGY29sdW1uGAIgASgNEg8KB21lc3NhZ2UYAyABKAkSDAoEZmlsZRgEIAEoCRIMCgRydWxlGAUgASgJIrcCCgtFcnJvckRldGFpbBIOCgZyZWFzb24YASABKAkSLgoLcmV0cnlfYWZ0ZXIYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKAoGaG9sZGVyGAMgASgLMhguZ2F0ZWhvdXNlLnYxLkxvY2tIb2xkZXISDQoFZmllbGQYBCABKAkSFwoPYXR0ZW1wdGVkX3ZhbHVlGAUgASgJEhQKDHBhcmVudF92YWx1ZRgGIAEoCRINCgVsYXllchgHIAEoCRIQCghydWxlX2lkcxgIIAMoCRISCgpwZXJtaXNzaW9uGAkgASgJEisKCnZpb2xhdGlvbnMYCiADKAsyFy5nYXRlaG91c2UudjEuVmlvbGF0aW9uEg8KB21lc3NhZ2UYCyABKAkSDQoFbGltaXQYDCABKA0qcwoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIPCgtMRVZFTF9HVUVTVBABEg4KCkxFVkVMX1VTRVIQAhIPCgtMRVZFTF9BRE1JThADEg0KCUxFVkVMX0dPRBAEEhIKDkxFVkVMX1NVUEVSR09EEAUqZgoIUm9vbVJvbGUSGQoVUk9PTV9ST0xFX1VOU1BFQ0lGSUVEEAASFAoQUk9PTV9ST0xFX1ZJRVdFUhABEhQKEFJPT01fUk9MRV9FRElUT1IQAhITCg9ST09NX1JPTEVfQURNSU4QAypDCgZFZmZlY3QSFgoSRUZGRUNUX1VOU1BFQ0lGSUVEEAASEAoMRUZGRUNUX0FMTE9XEAESDwoLRUZGRUNUX0RFTlkQAiqiAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASDgoKT1VUQ09NRV9PSxABEhEKDU9VVENPTUVfRVJST1IQAhITCg9PVVRDT01FX1RJTUVPVVQQAxIYChRPVVRDT01FX01FTU9SWV9MSU1JVBAEEhgKFE9VVENPTUVfT1VUUFVUX0xJTUlUEAUSEgoOT1VUQ09NRV9ERU5JRUQQBmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * StringList is a list whose absence differs from emptiness (policy lists).
@@ -45,6 +45,8 @@ export const StringListSchema: GenMessage<StringList> = /*@__PURE__*/
 export type Policy = Message<"gatehouse.v1.Policy"> & {
   /**
    * timeout_ms is a run's deadline in milliseconds (built-in default 1000).
+   * 0 is refused (INVALID_ARGUMENT naming the field): leave it unset to
+   * inherit.
    *
    * @generated from field: optional uint32 timeout_ms = 1;
    */
@@ -52,6 +54,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * memory_limit_bytes is a run's memory limit (built-in default 32 MiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 memory_limit_bytes = 2;
    */
@@ -59,6 +62,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_stack_bytes is a run's stack limit (built-in default 512 KiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 max_stack_bytes = 3;
    */
@@ -66,6 +70,7 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_output_bytes caps a run's output and logs (built-in default 64 KiB).
+   * 0 is refused (INVALID_ARGUMENT naming the field).
    *
    * @generated from field: optional uint32 max_output_bytes = 4;
    */
@@ -73,6 +78,8 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_host_calls caps a run's host-function calls (built-in default 1000).
+   * 0 is allowed and makes a pure macro: every store or net call is refused
+   * inside the run.
    *
    * @generated from field: optional uint32 max_host_calls = 5;
    */
@@ -102,6 +109,8 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * max_runs_per_minute caps runs per user and macro (built-in default 600).
+   * 0 is allowed and freezes the macro: every RunMacro answers
+   * RESOURCE_EXHAUSTED (RATE_LIMITED).
    *
    * @generated from field: optional uint32 max_runs_per_minute = 9;
    */
@@ -109,7 +118,9 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
 
   /**
    * allow_room_tokens accepts legacy `x-room-token` credentials for a room
-   * (built-in default false).
+   * (built-in default false). Opt-in per room: a room accepts them only when
+   * its own layer sets it true; the global value is a ceiling (false there
+   * refuses every room), never a switch that opens rooms by itself.
    *
    * @generated from field: optional bool allow_room_tokens = 10;
    */
@@ -303,6 +314,15 @@ export type ErrorDetail = Message<"gatehouse.v1.ErrorDetail"> & {
    * @generated from field: string message = 11;
    */
   message: string;
+
+  /**
+   * limit is the bound that was reached, for a refused quota (LOCK_QUOTA:
+   * the most editing locks one holder, or one tenant, may hold at once;
+   * `layer` says which, `user` or `tenant`). 0 when no quota applies.
+   *
+   * @generated from field: uint32 limit = 12;
+   */
+  limit: number;
 };
 
 /**

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/users.proto.
  */
 export const file_gatehouse_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm0KEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEiIKBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsEhAKCHJvbGVfaWRzGAQgAygJIjYKEkNyZWF0ZVVzZXJSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlVzZXIiIQoOR2V0VXNlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoRTGlzdFVzZXJzUmVzcG9uc2USIQoFdXNlcnMYASADKAsyEi5nYXRlaG91c2UudjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiewoRVXBkYXRlVXNlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRInCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIiQKEURlbGV0ZVVzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlIjgKE1NldFVzZXJSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIQCghyb2xlX2lkcxgCIAMoCSI4ChRTZXRVc2VyUm9sZXNSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlVzZXIiQwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhQKDG9sZF9wYXNzd29yZBgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiGAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSJwChZDaGVja1Blcm1pc3Npb25SZXF1ZXN0EhIKCnBlcm1pc3Npb24YASABKAkSFAoHdXNlcl9pZBgCIAEoCUgAiAEBEhQKB3Jvb21faWQYAyABKAlIAYgBAUIKCghfdXNlcl9pZEIKCghfcm9vbV9pZCI6ChdDaGVja1Blcm1pc3Npb25SZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCSJpCg9QZXJtaXNzaW9uQ2hlY2sSEgoKcGVybWlzc2lvbhgBIAEoCRIUCgd1c2VyX2lkGAIgASgJSACIAQESFAoHcm9vbV9pZBgDIAEoCUgBiAEBQgoKCF91c2VyX2lkQgoKCF9yb29tX2lkIkwKFVBlcm1pc3Npb25DaGVja1Jlc3VsdBIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCRISCgpwZXJtaXNzaW9uGAMgASgJIkgKF0NoZWNrUGVybWlzc2lvbnNSZXF1ZXN0Ei0KBmNoZWNrcxgBIAMoCzIdLmdhdGVob3VzZS52MS5QZXJtaXNzaW9uQ2hlY2siUAoYQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5nYXRlaG91c2UudjEuUGVybWlzc2lvbkNoZWNrUmVzdWx0MrkHCgxVc2Vyc1NlcnZpY2USZgoKQ3JlYXRlVXNlchIfLmdhdGVob3VzZS52MS5DcmVhdGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5DcmVhdGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJbCgdHZXRVc2VyEhwuZ2F0ZWhvdXNlLnYxLkdldFVzZXJSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFVzZXJSZXNwb25zZSITkAIByvMYDBoKdXNlcnMucmVhZBJhCglMaXN0VXNlcnMSHi5nYXRlaG91c2UudjEuTGlzdFVzZXJzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXNwb25zZSITkAIByvMYDBoKdXNlcnMucmVhZBJmCgpVcGRhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmYKCkRlbGV0ZVVzZXISHy5nYXRlaG91c2UudjEuRGVsZXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuRGVsZXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESbAoMU2V0VXNlclJvbGVzEiEuZ2F0ZWhvdXNlLnYxLlNldFVzZXJSb2xlc1JlcXVlc3QaIi5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJlCg5DaGFuZ2VQYXNzd29yZBIjLmdhdGVob3VzZS52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaJC5nYXRlaG91c2UudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSIIyvMYBCgBMAEScAoPQ2hlY2tQZXJtaXNzaW9uEiQuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvblJlcXVlc3QaJS5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uUmVzcG9uc2UiEJACAcrzGAk6B3Jvb21faWQSagoQQ2hlY2tQZXJtaXNzaW9ucxIlLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25zUmVxdWVzdBomLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25zUmVzcG9uc2UiB5ACAcrzGABiBnByb3RvMw", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm0KEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEiIKBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsEhAKCHJvbGVfaWRzGAQgAygJIjYKEkNyZWF0ZVVzZXJSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlVzZXIiIQoOR2V0VXNlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIjkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTwoRTGlzdFVzZXJzUmVzcG9uc2USIQoFdXNlcnMYASADKAsyEi5nYXRlaG91c2UudjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiewoRVXBkYXRlVXNlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRInCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIiQKEURlbGV0ZVVzZXJSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlIjgKE1NldFVzZXJSb2xlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIQCghyb2xlX2lkcxgCIAMoCSI4ChRTZXRVc2VyUm9sZXNSZXNwb25zZRIgCgR1c2VyGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLlVzZXIiJAoRVW5sb2NrVXNlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIoChJVbmxvY2tVc2VyUmVzcG9uc2USEgoKd2FzX2xvY2tlZBgBIAEoCCJDChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSFAoMb2xkX3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlInAKFkNoZWNrUGVybWlzc2lvblJlcXVlc3QSEgoKcGVybWlzc2lvbhgBIAEoCRIUCgd1c2VyX2lkGAIgASgJSACIAQESFAoHcm9vbV9pZBgDIAEoCUgBiAEBQgoKCF91c2VyX2lkQgoKCF9yb29tX2lkIjoKF0NoZWNrUGVybWlzc2lvblJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJImkKD1Blcm1pc3Npb25DaGVjaxISCgpwZXJtaXNzaW9uGAEgASgJEhQKB3VzZXJfaWQYAiABKAlIAIgBARIUCgdyb29tX2lkGAMgASgJSAGIAQFCCgoIX3VzZXJfaWRCCgoIX3Jvb21faWQiTAoVUGVybWlzc2lvbkNoZWNrUmVzdWx0Eg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCnBlcm1pc3Npb24YAyABKAkiSAoXQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QSLQoGY2hlY2tzGAEgAygLMh0uZ2F0ZWhvdXNlLnYxLlBlcm1pc3Npb25DaGVjayJQChhDaGVja1Blcm1pc3Npb25zUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLmdhdGVob3VzZS52MS5QZXJtaXNzaW9uQ2hlY2tSZXN1bHQyoQgKDFVzZXJzU2VydmljZRJmCgpDcmVhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABElsKB0dldFVzZXISHC5nYXRlaG91c2UudjEuR2V0VXNlclJlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0VXNlclJlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmEKCUxpc3RVc2VycxIeLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmYKClVwZGF0ZVVzZXISHy5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZgoKRGVsZXRlVXNlchIfLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJsCgxTZXRVc2VyUm9sZXMSIS5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVxdWVzdBoiLmdhdGVob3VzZS52MS5TZXRVc2VyUm9sZXNSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmYKClVubG9ja1VzZXISHy5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZQoOQ2hhbmdlUGFzc3dvcmQSIy5nYXRlaG91c2UudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiCMrzGAQoATABEnAKD0NoZWNrUGVybWlzc2lvbhIkLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25SZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvblJlc3BvbnNlIhCQAgHK8xgJOgdyb29tX2lkEmoKEENoZWNrUGVybWlzc2lvbnMSJS5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QaJi5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlIgeQAgHK8xgAYgZwcm90bzM", [file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * User is a user of a tenant.
@@ -402,6 +402,48 @@ export const SetUserRolesResponseSchema: GenMessage<SetUserRolesResponse> = /*@_
   messageDesc(file_gatehouse_v1_users, 12);
 
 /**
+ * UnlockUserRequest is the request of UnlockUser.
+ *
+ * @generated from message gatehouse.v1.UnlockUserRequest
+ */
+export type UnlockUserRequest = Message<"gatehouse.v1.UnlockUserRequest"> & {
+  /**
+   * user_id is the id of the user whose login lockout is cleared.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.UnlockUserRequest.
+ * Use `create(UnlockUserRequestSchema)` to create a new message.
+ */
+export const UnlockUserRequestSchema: GenMessage<UnlockUserRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 13);
+
+/**
+ * UnlockUserResponse is the response of UnlockUser.
+ *
+ * @generated from message gatehouse.v1.UnlockUserResponse
+ */
+export type UnlockUserResponse = Message<"gatehouse.v1.UnlockUserResponse"> & {
+  /**
+   * was_locked says whether the account was locked out when it was cleared.
+   *
+   * @generated from field: bool was_locked = 1;
+   */
+  wasLocked: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.UnlockUserResponse.
+ * Use `create(UnlockUserResponseSchema)` to create a new message.
+ */
+export const UnlockUserResponseSchema: GenMessage<UnlockUserResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 14);
+
+/**
  * ChangePasswordRequest is the request of ChangePassword.
  *
  * @generated from message gatehouse.v1.ChangePasswordRequest
@@ -427,7 +469,7 @@ export type ChangePasswordRequest = Message<"gatehouse.v1.ChangePasswordRequest"
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 13);
+  messageDesc(file_gatehouse_v1_users, 15);
 
 /**
  * ChangePasswordResponse is the response of ChangePassword; it is empty.
@@ -442,7 +484,7 @@ export type ChangePasswordResponse = Message<"gatehouse.v1.ChangePasswordRespons
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 14);
+  messageDesc(file_gatehouse_v1_users, 16);
 
 /**
  * CheckPermissionRequest is the request of CheckPermission.
@@ -478,7 +520,7 @@ export type CheckPermissionRequest = Message<"gatehouse.v1.CheckPermissionReques
  * Use `create(CheckPermissionRequestSchema)` to create a new message.
  */
 export const CheckPermissionRequestSchema: GenMessage<CheckPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 15);
+  messageDesc(file_gatehouse_v1_users, 17);
 
 /**
  * CheckPermissionResponse is the response of CheckPermission.
@@ -507,7 +549,7 @@ export type CheckPermissionResponse = Message<"gatehouse.v1.CheckPermissionRespo
  * Use `create(CheckPermissionResponseSchema)` to create a new message.
  */
 export const CheckPermissionResponseSchema: GenMessage<CheckPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 16);
+  messageDesc(file_gatehouse_v1_users, 18);
 
 /**
  * PermissionCheck is one check of CheckPermissions.
@@ -542,7 +584,7 @@ export type PermissionCheck = Message<"gatehouse.v1.PermissionCheck"> & {
  * Use `create(PermissionCheckSchema)` to create a new message.
  */
 export const PermissionCheckSchema: GenMessage<PermissionCheck> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 17);
+  messageDesc(file_gatehouse_v1_users, 19);
 
 /**
  * PermissionCheckResult is the answer to one PermissionCheck.
@@ -578,7 +620,7 @@ export type PermissionCheckResult = Message<"gatehouse.v1.PermissionCheckResult"
  * Use `create(PermissionCheckResultSchema)` to create a new message.
  */
 export const PermissionCheckResultSchema: GenMessage<PermissionCheckResult> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 18);
+  messageDesc(file_gatehouse_v1_users, 20);
 
 /**
  * CheckPermissionsRequest is the request of CheckPermissions.
@@ -599,7 +641,7 @@ export type CheckPermissionsRequest = Message<"gatehouse.v1.CheckPermissionsRequ
  * Use `create(CheckPermissionsRequestSchema)` to create a new message.
  */
 export const CheckPermissionsRequestSchema: GenMessage<CheckPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 19);
+  messageDesc(file_gatehouse_v1_users, 21);
 
 /**
  * CheckPermissionsResponse is the response of CheckPermissions.
@@ -620,7 +662,7 @@ export type CheckPermissionsResponse = Message<"gatehouse.v1.CheckPermissionsRes
  * Use `create(CheckPermissionsResponseSchema)` to create a new message.
  */
 export const CheckPermissionsResponseSchema: GenMessage<CheckPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 20);
+  messageDesc(file_gatehouse_v1_users, 22);
 
 /**
  * UsersService manages the users of the caller's tenant, their roles and
@@ -720,6 +762,25 @@ export const UsersService: GenService<{
     methodKind: "unary";
     input: typeof SetUserRolesRequestSchema;
     output: typeof SetUserRolesResponseSchema;
+  },
+  /**
+   * UnlockUser clears a user's login lockout: the failed logins (and wrong
+   * old passwords of ChangePassword) counted against the account, so the user
+   * may log in again at once. The per-client-IP block is not touched. A
+   * caller may only unlock users below their own level (SUPERGOD excepted).
+   * Unlocking a user who is not locked out answers OK with `was_locked`
+   * false. Every call is audited.
+   *
+   * Errors: NOT_FOUND (no such user, or another tenant's); PERMISSION_DENIED
+   * (missing `users.write`, or LEVEL_TOO_LOW when the user is not below the
+   * caller's level).
+   *
+   * @generated from rpc gatehouse.v1.UsersService.UnlockUser
+   */
+  unlockUser: {
+    methodKind: "unary";
+    input: typeof UnlockUserRequestSchema;
+    output: typeof UnlockUserResponseSchema;
   },
   /**
    * ChangePassword changes the caller's own password. Any authenticated user
