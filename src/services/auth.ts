@@ -9,6 +9,7 @@ import { setCookieHeaders } from "../auth/cookies.js";
 import { createLoginGuard } from "../auth/login-guard.js";
 import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
 import { userMessage, userRows } from "./user-view.js";
+import { recordAuditIn } from "../audit/record.js";
 
 const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
 
@@ -56,6 +57,9 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
       const { started, row } = await deps.db.inTenant(tenant, async (em) => {
         const started = await deps.sessions.start(em, { tenantId: tenant, userId: user.id, ip: info.ip, userAgent: info.userAgent, browser });
         const [row] = await userRows(em, "u.id = ?", [user.id]);
+        // The session commits with its audit record or not at all.
+        note.details = { sessionId: started.sessionId, browser };
+        await recordAuditIn(ctx, em);
         return { started, row: row! };
       });
       const access = await deps.tokens.issue({ userId: user.id, tenantId: tenant, level: row.level, sessionId: started.sessionId });
@@ -67,7 +71,6 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
           secure: deps.config.secureCookies,
         })) ctx.responseHeader.append("set-cookie", cookie);
       }
-      note.details = { sessionId: started.sessionId, browser };
       return {
         accessToken: access.token,
         refreshToken: started.refreshToken,
