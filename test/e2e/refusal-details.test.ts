@@ -145,6 +145,13 @@ describe("refusals made before the interceptors", () => {
     });
   });
 
+  describe("other protocol-level refusals", () => {
+    it("answers a Connect call without connect-protocol-version INVALID_ARGUMENT with reason PROTOCOL_ERROR", async () => {
+      const res = await postH1(server.baseUrl, "/gatehouse.v1.AuthService/GetJwks", { "content-type": "application/json" }, Buffer.from("{}"));
+      expect({ status: res.status, ...connectDetail(res.body) }).toEqual({ status: 400, code: "invalid_argument", reason: "PROTOCOL_ERROR" });
+    });
+  });
+
   describe("a message over the read limit", () => {
     it("answers RESOURCE_EXHAUSTED with reason MESSAGE_TOO_LARGE over Connect, gRPC-Web and gRPC", async () => {
       const password = "x".repeat(server.config.readMaxBytes + 1);
