@@ -101,7 +101,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     rooms,
     policies,
     rules,
-    audit: createAuditStore(db),
+    audit: createAuditStore(db, logger),
     locks,
     sandbox,
     macroCache,

@@ -104,6 +104,7 @@ async function failClosed(logger: Logger | undefined, record: AuditRecord, write
   try {
     await write();
   } catch (err) {
+    if (err instanceof DomainError && err.reason === "AUDIT_UNAVAILABLE") throw err; // the store logged it
     logger?.error({ err, method: record.method, requestId: record.requestId, action: record.action }, "audit write failed: the call answers UNAVAILABLE");
     // A fresh error without the driver's as cause: the store's error mapping
     // would otherwise find the driver error in the chain and answer that.

@@ -80,6 +80,17 @@ describe("the audit log fails closed", () => {
       expect(await count("rooms where tenant_id = ?", [tenantId])).toBe(roomsBefore);
     });
 
+    it("answers CreateTenant (which opens the new tenant's chain itself) UNAVAILABLE and creates no tenant", async () => {
+      const tenants = await count("tenants");
+      const name = `closed-${randomUUID().slice(0, 8)}`;
+      await expectFailure(
+        server.client({ token: root }).tenants.createTenant({ name, adminUsername: "first-admin", adminPassword: "a-long-enough-password-1" }),
+        Code.Unavailable,
+        "AUDIT_UNAVAILABLE",
+      );
+      expect(await count("tenants")).toBe(tenants);
+    });
+
     it("answers an audited read UNAVAILABLE", async () => {
       await expectFailure(server.client({ token: root }).rooms.getRoomToken({ roomId }), Code.Unavailable, "AUDIT_UNAVAILABLE");
     });
