@@ -35,9 +35,28 @@ const reasonOfCode: Partial<Record<Code, string>> = {
  * ConnectError carrying one gatehouse.v1.ErrorDetail. Domain errors keep
  * their message and facts; anything else becomes a bare "internal error"
  * with the original kept only as `cause` (for the log, never the client).
+ * Given the call's signal, a failure that would be internal while the call
+ * was aborted is what aborted it: CANCELED (reason CANCELED) when the client
+ * cancelled or went away, DEADLINE_EXCEEDED when its deadline passed.
  */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof StoreError) return toConnectError(domainErrorOfStore(err));
+export function toConnectError(err: unknown, signal?: AbortSignal): ConnectError {
+  const mapped = mapError(err);
+  if (signal?.aborted && mapped.code === Code.Internal) return abortedCall(signal.reason, err);
+  return mapped;
+}
+
+/** abortedCall is the answer of a call whose signal fired: its deadline passed, or the client left. */
+function abortedCall(reason: unknown, cause: unknown): ConnectError {
+  const deadline = reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+  const code = deadline ? Code.DeadlineExceeded : Code.Canceled;
+  const message = deadline ? "the call's deadline passed" : "the client cancelled the call";
+  return new ConnectError(message, code, undefined, [
+    { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason: reasonOfCode[code]!, message }) },
+  ], cause);
+}
+
+function mapError(err: unknown): ConnectError {
+  if (err instanceof StoreError) return mapError(domainErrorOfStore(err));
   if (err instanceof DomainError) {
     const facts = err.facts;
     const detail = create(ErrorDetailSchema, {
@@ -92,7 +111,7 @@ export function createErrorInterceptor(): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      throw toConnectError(err);
+      throw toConnectError(err, req.signal);
     }
   };
 }

@@ -308,7 +308,8 @@ describe("sandbox workers dying and clients going away", () => {
     const before = await poolIdle();
     const controller = new AbortController();
     const call = server.client({ token: editor.token }).macros.runMacro({ roomId, macroId: runaway }, { signal: controller.signal });
-    await sleep(100);
+    // Abort once the run is in a worker (its audit record is written first).
+    while (server.gatehouse.deps.sandbox.stats().busy === 0) await sleep(10);
     controller.abort();
     expect(await codeOf(call)).toBe(Code.Canceled);
     const after = await poolIdle();

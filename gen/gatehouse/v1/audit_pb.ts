@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/audit.proto.
  */
 export const file_gatehouse_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSKBAwoKQXVkaXRFdmVudBILCgNzZXEYASABKAQSEQoJdGVuYW50X2lkGAIgASgJEg8KB3Jvb21faWQYAyABKAkSEAoIYWN0b3JfaWQYBCABKAkSEgoKYWN0b3JfbmFtZRgFIAEoCRIKCgJpcBgGIAEoCRISCgp1c2VyX2FnZW50GAcgASgJEhIKCnJlcXVlc3RfaWQYCCABKAkSDgoGbWV0aG9kGAkgASgJEg4KBmFjdGlvbhgKIAEoCRIQCghyZXNvdXJjZRgLIAEoCRIrCgdvdXRjb21lGAwgASgOMhouZ2F0ZWhvdXNlLnYxLkF1ZGl0T3V0Y29tZRIOCgZyZWFzb24YDSABKAkSKAoHZGV0YWlscxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcHJldl9oYXNoGBAgASgJEgwKBGhhc2gYESABKAki+wEKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSFAoHcm9vbV9pZBgBIAEoCUgAiAEBEhUKCGFjdG9yX2lkGAIgASgJSAGIAQESEwoGYWN0aW9uGAMgASgJSAKIAQESKQoFc2luY2UYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCUIKCghfcm9vbV9pZEILCglfYWN0b3JfaWRCCQoHX2FjdGlvbiJcChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIoCgZldmVudHMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiGQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QicgoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEgoKAm9rGAEgASgIEhYKDmV2ZW50c19jaGVja2VkGAIgASgEEh0KEGZpcnN0X2Jyb2tlbl9zZXEYAyABKARIAIgBAUITChFfZmlyc3RfYnJva2VuX3NlcSp8CgxBdWRpdE91dGNvbWUSHQoZQVVESVRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUFVRElUX09VVENPTUVfQUxMT1dFRBABEhgKFEFVRElUX09VVENPTUVfREVOSUVEEAISGAoUQVVESVRfT1VUQ09NRV9GQUlMRUQQAzKEAgoMQXVkaXRTZXJ2aWNlEnwKD0xpc3RBdWRpdEV2ZW50cxIkLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlIhyQAgHK8xgVGgphdWRpdC5yZWFkOgdyb29tX2lkEnYKEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIhOQAgHK8xgMGgphdWRpdC5yZWFkYgZwcm90bzM", [file_gatehouse_v1_access, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSKBAwoKQXVkaXRFdmVudBILCgNzZXEYASABKAQSEQoJdGVuYW50X2lkGAIgASgJEg8KB3Jvb21faWQYAyABKAkSEAoIYWN0b3JfaWQYBCABKAkSEgoKYWN0b3JfbmFtZRgFIAEoCRIKCgJpcBgGIAEoCRISCgp1c2VyX2FnZW50GAcgASgJEhIKCnJlcXVlc3RfaWQYCCABKAkSDgoGbWV0aG9kGAkgASgJEg4KBmFjdGlvbhgKIAEoCRIQCghyZXNvdXJjZRgLIAEoCRIrCgdvdXRjb21lGAwgASgOMhouZ2F0ZWhvdXNlLnYxLkF1ZGl0T3V0Y29tZRIOCgZyZWFzb24YDSABKAkSKAoHZGV0YWlscxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcHJldl9oYXNoGBAgASgJEgwKBGhhc2gYESABKAki+wEKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSFAoHcm9vbV9pZBgBIAEoCUgAiAEBEhUKCGFjdG9yX2lkGAIgASgJSAGIAQESEwoGYWN0aW9uGAMgASgJSAKIAQESKQoFc2luY2UYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCUIKCghfcm9vbV9pZEILCglfYWN0b3JfaWRCCQoHX2FjdGlvbiJcChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIoCgZldmVudHMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiGQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QicgoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEgoKAm9rGAEgASgIEhYKDmV2ZW50c19jaGVja2VkGAIgASgEEh0KEGZpcnN0X2Jyb2tlbl9zZXEYAyABKARIAIgBAUITChFfZmlyc3RfYnJva2VuX3NlcSqYAQoMQXVkaXRPdXRjb21lEh0KGUFVRElUX09VVENPTUVfVU5TUEVDSUZJRUQQABIZChVBVURJVF9PVVRDT01FX0FMTE9XRUQQARIYChRBVURJVF9PVVRDT01FX0RFTklFRBACEhgKFEFVRElUX09VVENPTUVfRkFJTEVEEAMSGgoWQVVESVRfT1VUQ09NRV9DQU5DRUxFRBAEMoQCCgxBdWRpdFNlcnZpY2USfAoPTGlzdEF1ZGl0RXZlbnRzEiQuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJS5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiHJACAcrzGBUaCmF1ZGl0LnJlYWQ6B3Jvb21faWQSdgoQVmVyaWZ5QXVkaXRDaGFpbhIlLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBomLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiE5ACAcrzGAwaCmF1ZGl0LnJlYWRiBnByb3RvMw", [file_gatehouse_v1_access, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * AuditEvent is one record of the audit log.
@@ -102,7 +102,7 @@ export type AuditEvent = Message<"gatehouse.v1.AuditEvent"> & {
   resource: string;
 
   /**
-   * outcome is ALLOWED, DENIED or FAILED.
+   * outcome is ALLOWED, DENIED, FAILED or CANCELED.
    *
    * @generated from field: gatehouse.v1.AuditOutcome outcome = 12;
    */
@@ -334,6 +334,14 @@ export enum AuditOutcome {
    * @generated from enum value: AUDIT_OUTCOME_FAILED = 3;
    */
   FAILED = 3,
+
+  /**
+   * AUDIT_OUTCOME_CANCELED means the client cancelled the call (or went
+   * away) before it was answered; for a macro run, the run was stopped.
+   *
+   * @generated from enum value: AUDIT_OUTCOME_CANCELED = 4;
+   */
+  CANCELED = 4,
 }
 
 /**
@@ -348,7 +356,10 @@ export const AuditOutcomeSchema: GenEnum<AuditOutcome> = /*@__PURE__*/
  * The log is append-only and hash-chained per tenant. It records every
  * mutation (in the same transaction as the change), every denial, every
  * login attempt and logout, every macro run, every lock break and every
- * policy loosening.
+ * policy loosening. A macro run has two: `macros.run_start` before the
+ * sandbox starts and `macros.run` when the run ended (its outcome and
+ * duration in details). A call whose record cannot be written answers
+ * UNAVAILABLE (reason AUDIT_UNAVAILABLE) and leaves nothing behind.
  *
  * Every method may also answer UNAUTHENTICATED (no, bad, expired or revoked
  * credentials), RESOURCE_EXHAUSTED (RATE_LIMITED, with retry_after) and
