@@ -26,6 +26,8 @@ import { Migration0003CreateTenant } from "./0003-create-tenant.js";
 import { Migration0004LockTargets } from "./0004-lock-targets.js";
 import { Migration0005MacrosReposStore } from "./0005-macros-repos-store.js";
 import { Migration0006MacroSourceFencing } from "./0006-macro-source-fencing.js";
+import { Migration0007LockQuota } from "./0007-lock-quota.js";
+import { Migration0008AuditOutcomeCanceled } from "./0008-audit-outcome-canceled.js";
 
 /** migrationsList is every migration, oldest first. */
 export const migrationsList: MigrationObject[] = [
@@ -35,4 +37,6 @@ export const migrationsList: MigrationObject[] = [
   { name: "0004-lock-targets", class: Migration0004LockTargets },
   { name: "0005-macros-repos-store", class: Migration0005MacrosReposStore },
   { name: "0006-macro-source-fencing", class: Migration0006MacroSourceFencing },
+  { name: "0007-lock-quota", class: Migration0007LockQuota },
+  { name: "0008-audit-outcome-canceled", class: Migration0008AuditOutcomeCanceled },
 ];

@@ -104,7 +104,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     metrics,
   );
   const macroCache = createMacroCache(bus);
-  const audit = instrumentAudit(createAuditStore(db), metrics);
+  const audit = instrumentAudit(createAuditStore(db, logger), metrics);
   const loginAudit = createLoginAudit({ limiters, audit, db, logger, windowSeconds: config.lockoutUserWindowSeconds });
   const sandbox = instrumentSandbox(createSandboxPool({ size: config.sandboxWorkers, workerNice: config.sandboxWorkerNice, logger }), metrics);
   const deps: Deps = {

@@ -47,6 +47,10 @@ export interface Config {
   lockoutIpFailures: number;
   lockoutIpWindowSeconds: number;
   lockMinTtlSeconds: number;
+  /** locksPerUser bounds the editing locks one holder may hold at once (LOCK_QUOTA beyond). */
+  locksPerUser: number;
+  /** locksPerTenant bounds the editing locks a tenant's holders may hold at once (LOCK_QUOTA beyond). */
+  locksPerTenant: number;
   trustProxy: boolean;
   /** runsPerSecond caps macro runs per user per second (DESIGN.md §4: 10). */
   runsPerSecond: number;
@@ -174,6 +178,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     lockoutIpFailures: int("LOCKOUT_IP_FAILURES", 20, 1, 100_000),
     lockoutIpWindowSeconds: int("LOCKOUT_IP_WINDOW_SECONDS", 600, 1, 86_400),
     lockMinTtlSeconds: int("LOCK_MIN_TTL_SECONDS", 600, 1, 1800),
+    locksPerUser: int("LOCKS_PER_USER", 200, 1, 1_000_000),
+    locksPerTenant: int("LOCKS_PER_TENANT", 2_000, 1, 10_000_000),
     trustProxy: bool("TRUST_PROXY", false),
     sandboxWorkers: int("SANDBOX_WORKERS", 2, 1, 64),
     sandboxWorkerNice: int("SANDBOX_WORKER_NICE", SANDBOX_WORKER_NICE, 0, 19),

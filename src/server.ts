@@ -8,7 +8,7 @@ import { kRequestInfo } from "./context.js";
 import { applyCors } from "./http/cors.js";
 import { createListener, type Listener } from "./http/listener.js";
 import { createExtraRoutes } from "./http/extra-routes.js";
-import { discardAbandonedBody } from "./http/unread-body.js";
+import { discardAbandonedBody, resetUnreadStream } from "./http/unread-body.js";
 import { answerMalformedRequestsAsInvalid } from "./http/malformed-requests.js";
 import { createInterceptors } from "./interceptors/index.js";
 import { registerRoutes } from "./routes.js";
@@ -87,6 +87,7 @@ export function createServer(deps: Deps): Server {
     }
     res.setHeader("x-content-type-options", "nosniff");
     if (req.httpVersionMajor === 1) discardAbandonedBody(req as http.IncomingMessage, unreadBodyLimits);
+    else resetUnreadStream(req as http2.Http2ServerRequest);
     if (applyCors(config.corsOrigins, req, res)) return;
     connectHandler(req as never, res as never);
   };

@@ -1,5 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
+import { auditUnavailable, type AuditRecord, type AuditStore } from "../interceptors/audit.js";
+import { DomainError } from "../domain/errors.js";
+import type { Logger } from "../logger.js";
 import type { Database } from "../store/database.js";
 import type { DirectPool } from "../store/direct-sql.js";
 import { appendAuditEvent, appendAuditEvents, appendAuditEventsAfterHead, appendAuditEventsDirect, type AuditEventInput, type ChainHead } from "../store/audit-writer.js";
@@ -28,8 +30,19 @@ export function redact(value: unknown, depth = 0): unknown {
  * createAuditStore adapts the hash-chained audit writer to the audit
  * interceptors: records go into the caller's transaction, or are grouped per
  * tenant into one transaction with other records written at the same time.
+ * It fails closed: a record that cannot be written rejects with
+ * auditUnavailable() (UNAVAILABLE, AUDIT_UNAVAILABLE), its cause logged here,
+ * so that every caller, inside a transaction or not, answers that rather than
+ * what the driver error would map to.
  */
-export function createAuditStore(db: Database): AuditStore<EntityManager> {
+export function createAuditStore(db: Database, logger?: Logger): AuditStore<EntityManager> {
+  const failed = (err: unknown, record: AuditRecord): never => {
+    if (err instanceof DomainError && err.reason === "AUDIT_UNAVAILABLE") throw err;
+    logger?.error({ err, method: record.method, requestId: record.requestId, action: record.action }, "audit write failed: the call answers UNAVAILABLE");
+    // A fresh error without the driver's as cause: the store's error mapping
+    // would otherwise find the driver error in the chain and answer that.
+    throw auditUnavailable();
+  };
   const idOrNull = (v: string | undefined) => (v && isUuid(v) ? v : null);
   const inputOf = (record: AuditRecord): AuditEventInput => ({
     tenantId: record.tenantId,
@@ -47,7 +60,11 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
     details: redact(record.details),
   });
   const append = async (tx: EntityManager, record: AuditRecord) => {
-    await appendAuditEvent(tx, inputOf(record));
+    try {
+      await appendAuditEvent(tx, inputOf(record));
+    } catch (err) {
+      failed(err, record);
+    }
   };
   // Where each tenant's chain ended after this process's last standalone batch:
   // while no one else appends, the next batch needs one round trip.
@@ -89,7 +106,14 @@ export function createAuditStore(db: Database): AuditStore<EntityManager> {
     append,
     appendStandalone(record) {
       return new Promise<void>((resolve, reject) => {
-        const done = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+        const done = (err?: unknown) => {
+          if (err === undefined) return resolve();
+          try {
+            failed(err, record);
+          } catch (mapped) {
+            reject(mapped);
+          }
+        };
         const queue = queues.get(record.tenantId);
         if (queue) {
           queue.push({ record, done });

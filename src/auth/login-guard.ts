@@ -13,6 +13,10 @@ export interface LoginGuard {
   admit(tenant: string, username: string, ip: string): Promise<void>;
   failed(tenant: string, username: string, ip: string): Promise<void>;
   succeeded(tenant: string, username: string): Promise<void>;
+  /** locked says whether the account is locked out now (UsersService.UnlockUser). */
+  locked(tenant: string, username: string): Promise<boolean>;
+  /** unlock clears the account's failure count and lockout (UsersService.UnlockUser). */
+  unlock(tenant: string, username: string): Promise<void>;
 }
 
 /** createLoginGuard builds the guard from configuration. */
@@ -41,6 +45,13 @@ export function createLoginGuard(limiters: LimiterFactory, config: Config): Logi
       await ipFailures.penalty(ip);
     },
     async succeeded(tenant, username) {
+      await userFailures.reset(userKey(tenant, username));
+    },
+    async locked(tenant, username) {
+      const state = await userFailures.get(userKey(tenant, username));
+      return state !== undefined && state.consumed >= config.lockoutUserFailures;
+    },
+    async unlock(tenant, username) {
       await userFailures.reset(userKey(tenant, username));
     },
   };

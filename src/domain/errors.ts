@@ -50,6 +50,8 @@ export interface ErrorFacts {
   ruleIds?: string[];
   permission?: string;
   violations?: Array<{ line: number; column: number; message: string; file?: string; rule?: string }>;
+  /** limit is the bound a refused quota reached (LOCK_QUOTA). */
+  limit?: number;
 }
 
 /**

@@ -71,6 +71,14 @@ export const maxPolicyListLength = 256;
 
 const maxUint32 = 0xffffffff;
 
+/**
+ * positiveFields are the limits a run can't have at 0 (no time, no memory,
+ * no stack, no output): a 0 there is refused, never taken as a tightening.
+ * Elsewhere 0 is a meaning of its own: `max_host_calls: 0` is a pure macro
+ * (no store or net call), `max_runs_per_minute: 0` freezes the macro's runs.
+ */
+export const positiveFields: ReadonlySet<PolicyFieldName> = new Set(["timeout_ms", "memory_limit_bytes", "max_stack_bytes", "max_output_bytes"]);
+
 function validateFields(policy: PolicyValues, prefix: string, problems: PolicyProblem[]): void {
   for (const field of policyFields) {
     const value = policyFieldValue(policy, field);
@@ -81,6 +89,8 @@ function validateFields(policy: PolicyValues, prefix: string, problems: PolicyPr
       case "number":
         if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > maxUint32) {
           report(String(value), "must be an integer from 0 to 4294967295");
+        } else if (value === 0 && positiveFields.has(field.name)) {
+          report("0", "must be at least 1 (a run can't have no time, memory, stack or output; leave it unset to inherit)");
         }
         break;
       case "boolean":
@@ -107,7 +117,7 @@ function validateFields(policy: PolicyValues, prefix: string, problems: PolicyPr
 
 /**
  * validatePolicy lists malformed values of a layer: numbers outside uint32,
- * host entries that are not host globs, imports that are not host modules,
+ * 0 for the positiveFields (also in override_ceiling), host entries that are not host globs, imports that are not host modules,
  * lists longer than maxPolicyListLength, and `override_ceiling` anywhere but
  * on the global layer (or nested in a ceiling). It does not compare with the
  * parent; see checkTightenOnly.

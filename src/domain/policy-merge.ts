@@ -213,3 +213,27 @@ export function mergePolicies(layers: readonly PolicyLayer[], options: MergeOpti
   }
   return { policy: policy as unknown as EffectivePolicy, sources, loosened, clamped };
 }
+
+/** RoomTokenAdmission says whether a room accepts room tokens and, when not, which layer decided. */
+export interface RoomTokenAdmission {
+  readonly accepted: boolean;
+  /** layer is the layer that refused (`global`, `default` or `room`); empty when accepted. */
+  readonly layer: PolicySource | "";
+  /** value is that layer's `allow_room_tokens` as text (`false`, or `unset` for a room that has not opted in). */
+  readonly value: string;
+}
+
+/**
+ * roomTokenAdmission decides whether a room accepts `x-room-token`
+ * credentials. Room tokens are opt-in per room: the room's own layer must set
+ * `allow_room_tokens` true, and every layer above it must permit it (the
+ * global value, else the built-in default false, is a ceiling, not a
+ * switch). A room that leaves the field unset accepts no token, whatever
+ * the global policy says.
+ */
+export function roomTokenAdmission(global: PolicyValues, room: PolicyValues, options: MergeOptions = {}): RoomTokenAdmission {
+  const above = mergePolicies([{ name: "global", policy: global }], options);
+  if (!above.policy.allowRoomTokens) return { accepted: false, layer: above.sources.allow_room_tokens, value: "false" };
+  if (room.allowRoomTokens !== true) return { accepted: false, layer: "room", value: room.allowRoomTokens === false ? "false" : "unset" };
+  return { accepted: true, layer: "", value: "true" };
+}

@@ -1,4 +1,5 @@
 import type * as http from "node:http";
+import * as http2 from "node:http2";
 
 /** UnreadBodyLimits bound how much of an abandoned HTTP/1.1 request body is read and thrown away. */
 export interface UnreadBodyLimits {
@@ -48,4 +49,28 @@ export function discardAbandonedBody(req: http.IncomingMessage, limits: UnreadBo
     req.resume();
     return req;
   };
+}
+
+/**
+ * resetUnreadStream ends an HTTP/2 request stream the server has answered
+ * while the client is still sending (a message over the read limit, refused
+ * from its declared length): once the answer is out, the stream is reset
+ * with NO_ERROR (RFC 9113 §8.1), so the client stops sending and keeps the
+ * answer. Without it the stream stayed half-read until the client gave up
+ * (grpc-go and grpcurl after their own 60 s). The reset is submitted when
+ * the response asks for its trailers, after Node's compatibility layer has
+ * sent them: the trailers (the gRPC status) go out first.
+ */
+export function resetUnreadStream(req: http2.Http2ServerRequest): void {
+  const stream = req.stream;
+  // Whether the client's END_STREAM has arrived, read or not: then the stream
+  // closes by itself once the answer is out.
+  const clientDone = () => (stream as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+  stream.once("wantTrailers", () => {
+    // After this turn, so the trailers just submitted are flushed ahead of the reset.
+    setImmediate(() => {
+      if (clientDone() || stream.destroyed || stream.closed) return;
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
 }

@@ -1,13 +1,14 @@
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf, roomIdOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
 import { reasonOfCode, toConnectError } from "./errors.js";
+import { DomainError } from "../domain/errors.js";
 
 /** AuditOutcome is the outcome column of an audit record. */
-export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED";
+export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED" | "CANCELED";
 
 /** AuditRecord is one audit event before the chain gives it seq and hashes. */
 export interface AuditRecord {
@@ -62,6 +63,55 @@ export function defaultAction(serviceName: string, methodName: string): string {
 /** kTransaction holds the unit of work of a mutating call (its transaction). */
 export const kTransaction = createContextKey<unknown>(undefined, { description: "transaction" });
 
+/**
+ * AuditRecorder lets a handler write its call's record at the moment its
+ * work needs it, instead of after the handler returned: inside the handler's
+ * own transaction (a call without the unit of work that still changes
+ * something, like Login's session), or at once, before work that cannot be
+ * undone starts (a macro run). Either fails closed: a record that cannot be
+ * written throws AUDIT_UNAVAILABLE, so the work does not happen or rolls back.
+ */
+export interface AuditRecorder {
+  /**
+   * inTransaction appends the call's ALLOWED record (the note as it stands)
+   * in `tx`; the interceptor then writes no record of its own for a call
+   * that succeeds. If `tx` rolls back, the call fails and its failure is
+   * recorded as usual.
+   */
+  inTransaction(tx: unknown): Promise<void>;
+  /**
+   * now writes an ALLOWED record under `action` with `details` at once, in
+   * a transaction of its own. The call's own record is still written when
+   * it ends.
+   */
+  now(action: string, details: Record<string, unknown>): Promise<void>;
+}
+
+/** kAuditRecorder holds the AuditRecorder of the current call (set by the audit interceptor). */
+export const kAuditRecorder = createContextKey<AuditRecorder | undefined>(undefined, { description: "audit recorder" });
+
+/**
+ * auditUnavailable is the error of a call whose audit record cannot be
+ * written: UNAVAILABLE, reason AUDIT_UNAVAILABLE. The audit log fails
+ * closed: such a call leaves nothing behind.
+ */
+export function auditUnavailable(): DomainError {
+  return new DomainError("unavailable", "AUDIT_UNAVAILABLE", "the audit log cannot be written, try again");
+}
+
+/** failClosed runs an audit write; a failure is logged and becomes auditUnavailable(). */
+async function failClosed(logger: Logger | undefined, record: AuditRecord, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (err instanceof DomainError && err.reason === "AUDIT_UNAVAILABLE") throw err; // the store logged it
+    logger?.error({ err, method: record.method, requestId: record.requestId, action: record.action }, "audit write failed: the call answers UNAVAILABLE");
+    // A fresh error without the driver's as cause: the store's error mapping
+    // would otherwise find the driver error in the chain and answer that.
+    throw auditUnavailable();
+  }
+}
+
 const deniedCodes = new Set([Code.PermissionDenied, Code.Unauthenticated, Code.NotFound]);
 
 function recordOf(req: Parameters<Parameters<Interceptor>[0]>[0], note: AuditNote, outcome: AuditOutcome, reason: string): AuditRecord | undefined {
@@ -88,9 +138,13 @@ function recordOf(req: Parameters<Parameters<Interceptor>[0]>[0], note: AuditNot
 }
 
 /**
- * createAuditInterceptor records every denial, every failed mutation, and
- * every call of a method whose rule says `audit`. Successful mutations are
- * recorded by the unit-of-work interceptor inside their own transaction.
+ * createAuditInterceptor records every denial, every failed or cancelled
+ * mutation, and every call of a method whose rule says `audit`. Successful
+ * mutations are recorded by the unit-of-work interceptor inside their own
+ * transaction; a handler may write its record earlier through the call's
+ * AuditRecorder. The log fails closed: when a record cannot be written, the
+ * call answers UNAVAILABLE (AUDIT_UNAVAILABLE) instead of its result or its
+ * refusal, so nothing is answered, allowed or denied without its record.
  */
 export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger): Interceptor {
   return (next) => async (req) => {
@@ -101,20 +155,29 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
     const write = async (outcome: AuditOutcome, reason: string) => {
       const record = recordOf(req, note, outcome, reason);
       if (!record) return;
-      try {
-        await store.appendStandalone(record);
-      } catch (err) {
-        // The call's own result stands; a lost record is logged loudly.
-        logger.error({ err, method: record.method, requestId: record.requestId }, "audit write failed");
-      }
+      await failClosed(logger, record, () => store.appendStandalone(record));
     };
+    let recordedInHandler = false;
+    req.contextValues.set(kAuditRecorder, {
+      async inTransaction(tx) {
+        const record = recordOf(req, note, "ALLOWED", "");
+        if (!record) return;
+        await failClosed(logger, record, () => store.append(tx as Tx, record));
+        recordedInHandler = true;
+      },
+      async now(action, details) {
+        const record = recordOf(req, { ...note, action, details }, "ALLOWED", "");
+        if (!record) return;
+        await failClosed(logger, record, () => store.appendStandalone(record));
+      },
+    });
     try {
       const res = await next(req);
-      const recordedInTransaction = rule?.mutates && req.contextValues.get(kPrincipal) !== undefined;
+      const recordedInTransaction = (rule?.mutates && req.contextValues.get(kPrincipal) !== undefined) || recordedInHandler;
       if (rule?.audit && !recordedInTransaction) await write("ALLOWED", "");
       return res;
     } catch (e) {
-      const err = e instanceof ConnectError ? e : toConnectError(e);
+      const err = toConnectError(e, req.signal);
       // The record's reason is the ErrorDetail reason clients see (audit.proto);
       // the safe message goes into details. Internal errors say nothing more.
       const internal = err.code === Code.Internal || err.code === Code.Unknown;
@@ -123,7 +186,7 @@ export function createAuditInterceptor<Tx>(store: AuditStore<Tx>, logger: Logger
       if (deniedCodes.has(err.code)) {
         await write("DENIED", reason);
       } else if (rule?.mutates || rule?.audit) {
-        await write("FAILED", reason);
+        await write(err.code === Code.Canceled ? "CANCELED" : "FAILED", reason);
       }
       throw e;
     }
@@ -157,7 +220,8 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: 
           const res = await next(req);
           const note = req.contextValues.get(kAuditNote) ?? {};
           const record = recordOf(req, note, "ALLOWED", "");
-          if (record) await store.append(tx, record);
+          // No change commits without its record: a failed append rolls it all back.
+          if (record) await failClosed(logger, record, () => store.append(tx, record));
           return res;
         } finally {
           req.contextValues.delete(kTransaction);

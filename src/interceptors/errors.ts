@@ -52,9 +52,28 @@ export function errorDetail(reason: Reason, message: string): ErrorDetail {
  * ConnectError carrying one gatehouse.v1.ErrorDetail. Domain errors keep
  * their message and facts; anything else becomes a bare "internal error"
  * with the original kept only as `cause` (for the log, never the client).
+ * Given the call's signal, a failure that would be internal while the call
+ * was aborted is what aborted it: CANCELED (reason CANCELED) when the client
+ * cancelled or went away, DEADLINE_EXCEEDED when its deadline passed.
  */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof StoreError) return toConnectError(domainErrorOfStore(err));
+export function toConnectError(err: unknown, signal?: AbortSignal): ConnectError {
+  const mapped = mapError(err);
+  if (signal?.aborted && mapped.code === Code.Internal) return abortedCall(signal.reason, err);
+  return mapped;
+}
+
+/** abortedCall is the answer of a call whose signal fired: its deadline passed, or the client left. */
+function abortedCall(reason: unknown, cause: unknown): ConnectError {
+  const deadline = reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+  const code = deadline ? Code.DeadlineExceeded : Code.Canceled;
+  const message = deadline ? "the call's deadline passed" : "the client cancelled the call";
+  return new ConnectError(message, code, undefined, [
+    { desc: ErrorDetailSchema, value: errorDetail(reasonOfCode(code), message) },
+  ], cause);
+}
+
+function mapError(err: unknown): ConnectError {
+  if (err instanceof StoreError) return mapError(domainErrorOfStore(err));
   if (err instanceof DomainError) {
     const facts = err.facts;
     const detail = create(ErrorDetailSchema, {
@@ -67,6 +86,7 @@ export function toConnectError(err: unknown): ConnectError {
       layer: facts.layer ?? "",
       ruleIds: facts.ruleIds ?? [],
       permission: facts.permission ?? "",
+      limit: facts.limit ?? 0,
       violations: (facts.violations ?? []).map((v) =>
         create(ViolationSchema, { line: v.line, column: v.column, message: v.message, file: v.file ?? "", rule: v.rule ?? "" }),
       ),
@@ -109,7 +129,7 @@ export function createErrorInterceptor(): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      throw toConnectError(err);
+      throw toConnectError(err, req.signal);
     }
   };
 }

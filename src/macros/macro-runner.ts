@@ -9,7 +9,8 @@ import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { Limiter } from "../shared-state/rate-limiters.js";
 import type { RunOutcome, RunResult } from "../sandbox/index.js";
-import { auditNoteOf, principalOf } from "../services/support.js";
+import { auditNoteOf, principalOf, } from "../services/support.js";
+import { recordAuditNow } from "../audit/record.js";
 import { macroById } from "./macro-rows.js";
 import { createHostCall } from "./host-functions.js";
 import { requireMacroRunAllowed } from "../rules/rule-decision.js";
@@ -127,6 +128,9 @@ export function createMacroRunner(deps: Deps): MacroRunner {
 
       const roomRole = (await deps.rooms.roleOf(principal, roomId)) ?? 0;
       const input = inputJson(req.input);
+      // The run is on the record before it starts: no record, no run.
+      await recordAuditNow(ctx, "macros.run_start", { version: macro.version });
+      const startedAt = performance.now();
       const result = await deps.sandbox.run({
         code: macro.code,
         input,
@@ -141,6 +145,11 @@ export function createMacroRunner(deps: Deps): MacroRunner {
         allowedImports: policy.allowedImports,
         hostCall: createHostCall(deps, { principal, roomId, macroId, policy, roomRole }, deps.netFetch),
         signal: ctx.signal,
+      }).catch((err: unknown) => {
+        // The client cancelled (the pool has stopped the worker): the call's
+        // record, written on the way out, says so and how long it ran.
+        if (ctx.signal.aborted) note.details = { outcome: "canceled", version: macro.version, durationMs: Math.round(performance.now() - startedAt) };
+        throw err;
       });
       const { outcome, output, errorMessage } = outputOf(result);
       note.details = {

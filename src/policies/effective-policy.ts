@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { notFound } from "../domain/errors.js";
-import { mergePolicies, type MergedPolicy, type PolicyLayer } from "../domain/policy-merge.js";
+import { mergePolicies, roomTokenAdmission, type MergedPolicy, type PolicyLayer, type RoomTokenAdmission } from "../domain/policy-merge.js";
 import type { PolicyValues } from "../domain/policy.js";
 import type { Bus } from "../shared-state/bus.js";
 import { policyFromJson } from "./policy-codec.js";
@@ -80,6 +80,12 @@ export interface EffectivePolicies {
   roomLayer(em: EntityManager, tenantId: string, roomId: string): Promise<PolicyValues>;
   /** macroLayer answers a macro's layer (empty when unset). */
   macroLayer(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues>;
+  /**
+   * roomTokenAdmission says whether a room accepts room tokens: only when its
+   * own layer sets `allow_room_tokens` true and the global policy permits it
+   * (see the pure roomTokenAdmission). NOT_FOUND when there is no such room.
+   */
+  roomTokenAdmission(em: EntityManager, tenantId: string, roomId: string): Promise<RoomTokenAdmission>;
   /** userLayer answers a user's override and roles' defaults; NOT_FOUND when there is no such user. */
   userLayer(em: EntityManager, tenantId: string, userId: string): Promise<UserLayer>;
   /** invalidate drops what `change` affects on every replica (this one at once). Call it after commit. */
@@ -320,6 +326,9 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     roomLayer,
     macroLayer,
     userLayer,
+    async roomTokenAdmission(em, tenantId, roomId) {
+      return roomTokenAdmission(await globalLayer(em), await roomLayer(em, tenantId, roomId));
+    },
     async invalidate(change) {
       await bus.publish(policiesChannel, encodeChange(change));
     },

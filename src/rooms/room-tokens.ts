@@ -20,8 +20,8 @@ import { isUuid } from "../domain/ids.js";
  * - viewer token: the literal `0`.
  *
  * A token is accepted only on a call whose request names that room in
- * `room_id`, only while the room's effective policy (global ∘ room) has
- * `allow_room_tokens`, and it grants that room only, with the permissions of
+ * `room_id`, only while the room's own policy layer sets `allow_room_tokens`
+ * true and the global policy permits it (roomTokenAdmission), and it grants that room only, with the permissions of
  * the tenant's built-in `editor` or `viewer` role. The editor token is
  * compared in constant time.
  */
@@ -152,14 +152,15 @@ export function createRoomTokenResolver(db: Database, policies: EffectivePolicie
       role = RoomRole.EDITOR;
     }
     if (!entry) throw refused("invalid room token");
-    const merged = await db.inTenant(entry.tenantId, (em) => policies.effectivePolicy(em, { tenantId: entry.tenantId, roomId }));
-    if (!merged.policy.allowRoomTokens) {
+    // Opt-in per room: the room's own allow_room_tokens, under the global ceiling.
+    const admission = await db.inTenant(entry.tenantId, (em) => policies.roomTokenAdmission(em, entry.tenantId, roomId));
+    if (!admission.accepted) {
       if (role === RoomRole.VIEWER) throw refused("invalid room token");
-      throw permissionDenied("ROOM_TOKENS_DISABLED", "this room does not accept room tokens (allow_room_tokens is false)", {
+      throw permissionDenied("ROOM_TOKENS_DISABLED", "this room does not accept room tokens (its own allow_room_tokens must be true)", {
         field: "allow_room_tokens",
         attemptedValue: "true",
-        parentValue: "false",
-        layer: merged.sources.allow_room_tokens,
+        parentValue: admission.value,
+        layer: admission.layer,
       });
     }
     const roleName = role === RoomRole.EDITOR ? "editor" : "viewer";

@@ -31,6 +31,7 @@ const outcomeOf: Record<string, AuditOutcome> = {
   ALLOWED: AuditOutcome.ALLOWED,
   DENIED: AuditOutcome.DENIED,
   FAILED: AuditOutcome.FAILED,
+  CANCELED: AuditOutcome.CANCELED,
 };
 
 function detailsOf(value: unknown): JsonObject | undefined {

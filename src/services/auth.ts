@@ -10,6 +10,7 @@ import { createLoginGuard } from "../auth/login-guard.js";
 import { printable } from "../auth/login-audit.js";
 import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
 import { userMessage, userRows } from "./user-view.js";
+import { recordAuditIn } from "../audit/record.js";
 
 /** controlCharacter finds characters no tenant or username holds (and PostgreSQL text cannot hold NUL). */
 const controlCharacter = /[\u0000-\u001f\u007f]/;
@@ -74,6 +75,9 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
       const { started, row } = await deps.db.inTenant(tenant, async (em) => {
         const started = await deps.sessions.start(em, { tenantId: tenant, userId: user.id, ip: info.ip, userAgent: info.userAgent, browser });
         const [row] = await userRows(em, "u.id = ?", [user.id]);
+        // The session commits with its audit record or not at all.
+        note.details = { sessionId: started.sessionId, browser };
+        await recordAuditIn(ctx, em);
         return { started, row: row! };
       });
       const access = await deps.tokens.issue({ userId: user.id, tenantId: tenant, level: row.level, sessionId: started.sessionId });
@@ -85,7 +89,6 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
           secure: deps.config.secureCookies,
         })) ctx.responseHeader.append("set-cookie", cookie);
       }
-      note.details = { sessionId: started.sessionId, browser };
       return {
         accessToken: access.token,
         refreshToken: started.refreshToken,

@@ -3,9 +3,12 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { LockSchema, LocksService, type Lock } from "../../gen/gatehouse/v1/locks_pb.js";
 import type { Deps } from "../deps.js";
-import { invalidArgument } from "../domain/errors.js";
+import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
+import { LockedError } from "../locks/errors.js";
 import type { LockInfo } from "../locks/lock-manager.js";
 import { lockScope, parseLockTarget } from "../locks/lock-targets.js";
+import { heldLocks, lockTargetExists, recordLeaseExpiry, serializeLockQuota, type LockHolderRef } from "../store/lock-holdings.js";
+import type { StoreEntityManager } from "../store/orm.js";
 import { actorUuid, auditNoteOf, principalOf, transactionOf } from "./support.js";
 
 const maxTtlSeconds = 1800;
@@ -23,12 +26,45 @@ function lockMessage(info: LockInfo): Lock {
 }
 
 /**
+ * lockQuotaExceeded is RESOURCE_EXHAUSTED `LOCK_QUOTA` with the limit reached
+ * and, as `layer`, which one: `user` (GATEHOUSE_LOCKS_PER_USER) or `tenant`
+ * (GATEHOUSE_LOCKS_PER_TENANT).
+ */
+function lockQuotaExceeded(layer: "user" | "tenant", limit: number): DomainError {
+  const whose = layer === "user" ? "you hold" : "this tenant holds";
+  return new DomainError("resource_exhausted", "LOCK_QUOTA", `${whose} ${limit} locks, the most allowed; release one first`, { layer, limit });
+}
+
+/**
  * createLocksService implements LocksService over the lock manager (Redlock
  * over the configured Redis nodes, or in-process) with fencing tokens from
  * Postgres. Every acquisition, refresh, release and break is audited, and an
  * acquisition that finds the previous lease lapsed unreleased says so.
+ *
+ * AcquireLock takes only targets that exist in the room (NOT_FOUND
+ * otherwise), and a new lock only while its holder holds fewer than
+ * `locksPerUser` locks and the tenant fewer than `locksPerTenant`
+ * (RESOURCE_EXHAUSTED `LOCK_QUOTA`); acquiring a lock one holds (a refresh)
+ * is never refused by the quota. The counts come from `lock_targets`, under
+ * a per-tenant advisory lock held until the call commits, so concurrent
+ * acquisitions can't overshoot; a target someone else holds is refused
+ * (LOCKED) before that lock is taken.
  */
 export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService> {
+  /**
+   * requireLockQuota refuses a new lock past either quota. A target someone
+   * else holds answers LOCKED at once (without waiting for the tenant's
+   * quota lock); one the caller holds is a refresh, never refused.
+   */
+  const requireLockQuota = async (tx: StoreEntityManager, scope: string, tenantId: string, holder: LockHolderRef & { principalId: string; target: string }) => {
+    const current = await deps.locks.get(scope, holder.target);
+    if (current && current.ownerId !== holder.principalId) throw new LockedError(current);
+    if (current) return;
+    await serializeLockQuota(tx, tenantId);
+    const held = await heldLocks(tx, tenantId, holder);
+    if (held.byHolder >= deps.config.locksPerUser) throw lockQuotaExceeded("user", deps.config.locksPerUser);
+    if (held.byTenant >= deps.config.locksPerTenant) throw lockQuotaExceeded("tenant", deps.config.locksPerTenant);
+  };
   const ttlMsOf = (ttl: number | undefined): number => {
     const seconds = ttl ?? defaultTtlSeconds;
     const min = deps.config.lockMinTtlSeconds;
@@ -51,9 +87,11 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
     async acquireLock(req, ctx) {
       const { principal, roomId, target, scope } = scoped(ctx, req, "locks.acquire");
       const ttlMs = ttlMsOf(req.ttlSeconds);
+      const tx = transactionOf(ctx);
+      if (!(await lockTargetExists(tx, roomId, target.kind, target.id))) throw notFound(target.kind);
+      await requireLockQuota(tx, scope, principal.tenantId, { id: actorUuid(principal), name: principal.username, principalId: principal.userId, target: target.text });
       const info = await deps.locks.acquire(scope, target.text, { id: principal.userId, name: principal.username }, ttlMs);
       // Bookkeeping for "expiry noticed": who had the previous token, and was it released?
-      const tx = transactionOf(ctx);
       const [previous] = (await tx.execute(
         "select last_owner_id, last_owner_name, held, last_token from lock_targets where room_id = ? and target = ?",
         [roomId, target.text],
@@ -61,8 +99,8 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
       const refreshed = previous && previous.held && previous.last_owner_id === actorUuid(principal) && previous.last_owner_name === principal.username && BigInt(previous.last_token) === info.fencingToken;
       const lapsed = previous?.held && !refreshed && previous.last_owner_id !== null;
       await tx.execute(
-        "update lock_targets set last_owner_id = ?, last_owner_name = ?, last_acquired_at = ?, held = true where room_id = ? and target = ?",
-        [actorUuid(principal), principal.username, info.acquiredAt, roomId, target.text],
+        "update lock_targets set last_owner_id = ?, last_owner_name = ?, last_acquired_at = ?, expires_at = ?, held = true where room_id = ? and target = ?",
+        [actorUuid(principal), principal.username, info.acquiredAt, info.expiresAt, roomId, target.text],
       );
       auditNoteOf(ctx).details = {
         fencingToken: info.fencingToken.toString(),
@@ -75,9 +113,10 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
     },
 
     async refreshLock(req, ctx) {
-      const { principal, scope, target } = scoped(ctx, req, "locks.refresh");
+      const { principal, roomId, scope, target } = scoped(ctx, req, "locks.refresh");
       const ttlMs = ttlMsOf(req.ttlSeconds);
       const info = await deps.locks.refresh(scope, target.text, principal.userId, ttlMs);
+      await recordLeaseExpiry(transactionOf(ctx), roomId, target.text, { id: actorUuid(principal), name: principal.username }, info.expiresAt);
       auditNoteOf(ctx).details = { fencingToken: info.fencingToken.toString(), expiresAt: info.expiresAt.toISOString() };
       return { lock: lockMessage(info) };
     },

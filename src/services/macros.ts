@@ -4,7 +4,9 @@ import { MacrosService } from "../../gen/gatehouse/v1/macros_pb.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import { checkMacro, type Violation } from "../domain/macro-check.js";
+import { lockScope } from "../locks/lock-targets.js";
 import { staleToken, writeToken } from "../locks/require-lock.js";
+import { releaseDeletedTarget } from "../store/lock-holdings.js";
 import { macroById, macroMessage, macroNameProblem, type MacroRow } from "../macros/macro-rows.js";
 import { createMacroRunner } from "../macros/macro-runner.js";
 import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
@@ -125,6 +127,9 @@ export function createMacrosService(deps: Deps): ServiceImpl<typeof MacrosServic
       await tx.execute("delete from macro_policies where room_id = ? and macro_id = ?", [roomId, macroId]);
       await tx.execute("delete from macros where room_id = ? and id = ?", [roomId, macroId]);
       note.details = { name: existing.name, version: existing.version };
+      // The deleted macro's lock goes with it (it no longer counts against the lock quotas).
+      await releaseDeletedTarget(tx, roomId, target);
+      afterCommit(ctx, () => deps.locks.release(lockScope(principal.tenantId, roomId), target, principal.userId).catch(() => undefined));
       afterCommit(ctx, () => deps.macroCache.roomChanged(principal.tenantId, roomId));
       return {};
     },

@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Policy } from "../../gen/gatehouse/v1/common_pb.js";
 import { PoliciesService } from "../../gen/gatehouse/v1/policies_pb.js";
+import type { Principal } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { checkTightenOnly, validatePolicy, type TightenProblem } from "../domain/policy-check.js";
@@ -10,6 +11,8 @@ import { policyFieldValue, policyFields, type PolicyFieldName, type PolicyValues
 import type { MacroPolicyHooks } from "../policies/macro-hooks.js";
 import { createMacroPolicyHooks } from "../macros/macro-policy-hooks.js";
 import { normalizePolicy, policyFromJson, policyMessageOf, policyToJson, policyValuesOfMessage } from "../policies/policy-codec.js";
+import { lockTargetUser } from "../store/user-targets.js";
+import { callerNow, requireOutranks } from "./grants.js";
 import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, principalOf, transactionOf } from "./support.js";
 
 /** PoliciesServiceOptions tune createPoliciesService. */
@@ -62,6 +65,19 @@ async function requireUser(em: EntityManager, userId: string): Promise<void> {
   if (rows.length === 0) throw notFound("user");
 }
 
+/**
+ * requireManagedUser is requireUser for a change of a user's override: the
+ * caller (as the database says now) must be strictly above the user
+ * (SUPERGOD exempt), else PERMISSION_DENIED `LEVEL_TOO_LOW`, as for
+ * UsersService.UpdateUser. The user's row stays locked until the call ends.
+ */
+async function requireManagedUser(em: EntityManager, principal: Principal, userId: string): Promise<void> {
+  const caller = await callerNow(em, principal);
+  const target = await lockTargetUser(em, userId);
+  if (!target) throw notFound("user");
+  requireOutranks(caller, target.level);
+}
+
 /** looserFields lists, for the audit log, each field of `layer` looser than `parent`, with both values. */
 function looserFields(parent: MergedPolicy, layer: PolicyValues): Array<{ field: string; from: string; to: string; layer: string }> {
   return checkTightenOnly(parent.policy, layer).map((p) => ({ field: p.field, from: p.parent, to: p.attempted, layer: parent.sources[p.field] }));
@@ -79,6 +95,8 @@ function looserFields(parent: MergedPolicy, layer: PolicyValues): Array<{ field:
  *   the field, the attempted value, the parent's value and its layer.
  * - User overrides (tenant ADMIN+) may loosen the global merge only up to the
  *   global override_ceiling; every write is audited with what it loosened.
+ *   Only a caller strictly above the user (SUPERGOD exempt) may set or
+ *   delete their override (LEVEL_TOO_LOW otherwise).
  * - Every write invalidates the cached effective policies on every replica
  *   once committed.
  */
@@ -218,7 +236,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       note.resource = `user:${userId}`;
       const values = readLayer(req.policy, "user");
       const tx = transactionOf(ctx);
-      await requireUser(tx, userId);
+      await requireManagedUser(tx, principal, userId);
       const global = await readGlobal(tx);
       const upper = mergePolicies([{ name: "global", policy: global }]);
       const ceiling = global.overrideCeiling;
@@ -253,7 +271,7 @@ export function createPoliciesService(deps: Deps, options: PoliciesServiceOption
       const userId = req.userId.toLowerCase();
       note.resource = `user:${userId}`;
       const tx = transactionOf(ctx);
-      await requireUser(tx, userId);
+      await requireManagedUser(tx, principal, userId);
       const rows = (await tx.execute("delete from user_policies where user_id = ? returning policy", [userId])) as Array<{ policy: unknown }>;
       note.details = { before: rows[0] ? policyToJson(policyFromJson(rows[0].policy)) : null };
       afterCommit(ctx, () => deps.policies.invalidate({ kind: "user", tenantId: principal.tenantId, userId }));

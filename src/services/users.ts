@@ -8,6 +8,8 @@ import { DomainError, invalidArgument, notFound, permissionDenied, reasonCode, t
 import { usernameProblem } from "../domain/names.js";
 import { builtInRoles, checkPermissionKey } from "../domain/permissions.js";
 import { hashPassword, passwordProblem, verifyPassword } from "../auth/passwords.js";
+import { createLoginGuard } from "../auth/login-guard.js";
+import { lockTargetUser } from "../store/user-targets.js";
 import { callerNow, pgArrayLiteral, requireAssignableLevel, requireHeld, requireOutranks, requireUserPrincipal } from "./grants.js";
 import { afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 import { userMessage, userRows, type UserRow } from "./user-view.js";
@@ -139,6 +141,8 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
     points: deps.config.lockoutUserFailures,
     durationSeconds: deps.config.lockoutUserWindowSeconds,
   });
+  // The same counters as AuthService's guard (limiters of one spec share them).
+  const loginGuard = createLoginGuard(deps.limiters, deps.config);
 
   /** holdersOf reads other users' disabled flag and effective permissions; a missing one is NOT_FOUND. */
   const holdersOf = async (ctx: HandlerContext, ids: readonly string[]) => {
@@ -330,6 +334,30 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
         afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
       }
       return { user: userMessage(await readUser(tx, id)) };
+    },
+
+    async unlockUser(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "users.unlock";
+      const id = req.userId.toLowerCase();
+      note.resource = `user:${id}`;
+      const tx = transactionOf(ctx);
+      const caller = await callerNow(tx, principal);
+      const target = await lockTargetUser(tx, id);
+      if (!target) throw notFound("user");
+      requireOutranks(caller, target.level);
+      const passwordKey = `${principal.tenantId}:${id}`;
+      const loginLocked = await loginGuard.locked(target.tenantName, target.username);
+      const passwordState = await passwordFailures.get(passwordKey);
+      const wasLocked = loginLocked || (passwordState !== undefined && passwordState.consumed >= deps.config.lockoutUserFailures);
+      note.details = { username: target.username, wasLocked };
+      // Cleared once the call (and its audit record) has committed: a call that fails leaves the lockout as it was.
+      afterCommit(ctx, async () => {
+        await loginGuard.unlock(target.tenantName, target.username);
+        await passwordFailures.reset(passwordKey);
+      });
+      return { wasLocked };
     },
 
     async changePassword(req, ctx) {

@@ -34,10 +34,23 @@ export type LimiterFactory = (spec: LimiterSpec) => Limiter;
 /**
  * createLimiterFactory builds limiters on rate-limiter-flexible: Redis-backed
  * (with an in-memory insurance limiter while Redis is unreachable) when nodes
- * are given, in-memory otherwise.
+ * are given, in-memory otherwise. Two limiters of the same spec share their
+ * counts, in memory as they do in Redis (the login guard's lockout is cleared
+ * by UsersService.UnlockUser through a limiter of its own).
  */
 export function createLimiterFactory(nodes: RedisNodes | undefined, prefix: string): LimiterFactory {
+  const made = new Map<string, Limiter>();
   return (spec) => {
+    const id = `${spec.name}\u0000${spec.points}\u0000${spec.durationSeconds}\u0000${spec.blockSeconds ?? 0}`;
+    let limiter = made.get(id);
+    if (!limiter) {
+      limiter = build(spec);
+      made.set(id, limiter);
+    }
+    return limiter;
+  };
+
+  function build(spec: LimiterSpec): Limiter {
     const base = {
       keyPrefix: `${prefix}rl:${spec.name}`,
       points: spec.points,
@@ -53,7 +66,7 @@ export function createLimiterFactory(nodes: RedisNodes | undefined, prefix: stri
         })
       : new RateLimiterMemory(base);
     return wrap(limiter);
-  };
+  }
 }
 
 function wrap(limiter: RateLimiterAbstract): Limiter {

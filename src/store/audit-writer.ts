@@ -49,7 +49,7 @@ export interface AuditChainReport {
   firstBrokenSeq?: number;
 }
 
-const outcomes: ReadonlySet<string> = new Set<AuditOutcome>(["ALLOWED", "DENIED", "FAILED"]);
+const outcomes: ReadonlySet<string> = new Set<AuditOutcome>(["ALLOWED", "DENIED", "FAILED", "CANCELED"]);
 
 /**
  * hashAuditEvent computes an event's hash: SHA-256 hex over the canonical JSON
@@ -352,7 +352,7 @@ export async function verifyAuditChain(
 
 function normalizeEvent(event: AuditEventInput): Omit<AuditEventRecord, "seq" | "prevHash" | "hash"> {
   if (!outcomes.has(event.outcome)) {
-    throw new InvalidDataError("outcome must be ALLOWED, DENIED or FAILED");
+    throw new InvalidDataError("outcome must be ALLOWED, DENIED, FAILED or CANCELED");
   }
   if (typeof event.action !== "string" || event.action === "") {
     throw new InvalidDataError("action is required");

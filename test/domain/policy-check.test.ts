@@ -98,7 +98,23 @@ describe("checkTightenOnly", () => {
 
 describe("validatePolicy", () => {
   it("accepts a well-formed global policy with a ceiling", () => {
-    expect(validatePolicy({ timeoutMs: 0, allowedHosts: ["*.example.com:*"], overrideCeiling: { timeoutMs: 60_000 } }, "global")).toEqual([]);
+    expect(validatePolicy({ timeoutMs: 1, allowedHosts: ["*.example.com:*"], overrideCeiling: { timeoutMs: 60_000 } }, "global")).toEqual([]);
+  });
+
+  it("refuses 0 for the run's time, memory, stack and output limits, in the ceiling too, naming the field", () => {
+    for (const [key, name] of [
+      ["timeoutMs", "timeout_ms"],
+      ["memoryLimitBytes", "memory_limit_bytes"],
+      ["maxStackBytes", "max_stack_bytes"],
+      ["maxOutputBytes", "max_output_bytes"],
+    ] as const) {
+      expect(validatePolicy({ [key]: 0 }, "macro")).toEqual([expect.objectContaining({ field: name, attempted: "0" })]);
+      expect(validatePolicy({ overrideCeiling: { [key]: 0 } }, "global").map((p) => p.field)).toEqual([`override_ceiling.${name}`]);
+    }
+  });
+
+  it("keeps 0 for max_host_calls (a pure macro) and max_runs_per_minute (frozen runs)", () => {
+    expect(validatePolicy({ maxHostCalls: 0, maxRunsPerMinute: 0 }, "room")).toEqual([]);
   });
 
   it.each([

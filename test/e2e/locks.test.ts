@@ -6,6 +6,7 @@ import { auditRows, createUser, refused, tenantIdOf, type FixtureUser } from "..
 import { startTestServer, type TestServer } from "../support/server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { ensureRedisNodes, LOCK_NODE_PORTS } from "../support/redis.js";
+import { newMacroTarget } from "../support/lock-targets.js";
 
 const USER = 2;
 
@@ -48,11 +49,12 @@ describe("LocksService", () => {
   afterAll(async () => {
     await server?.close();
   });
-  const target = () => `macro/${randomUUID()}`;
+  /** target creates a macro in the room and answers its lock target (AcquireLock takes existing targets only). */
+  const target = () => newMacroTarget(server.client({ token: alice.token }), roomId);
 
   describe("AcquireLock", () => {
     it("gives the lock to one principal and answers LOCKED with the holder to another", async () => {
-      const t = target();
+      const t = await target();
       const got = await server.client({ token: alice.token }).locks.acquireLock({ roomId, target: t });
       expect(got.lock?.ownerId).toBe(alice.id);
       expect(got.lock?.ownerName).toBe(alice.username);
@@ -67,7 +69,7 @@ describe("LocksService", () => {
     });
 
     it("refreshes when the holder acquires again, keeping the fencing token", async () => {
-      const t = target();
+      const t = await target();
       const client = server.client({ token: alice.token });
       const first = await client.locks.acquireLock({ roomId, target: t, ttlSeconds: 600 });
       const again = await client.locks.acquireLock({ roomId, target: t, ttlSeconds: 1200 });
@@ -80,18 +82,18 @@ describe("LocksService", () => {
 
     it("refuses a TTL outside the allowed range and a malformed target", async () => {
       const client = server.client({ token: alice.token });
-      await refused(client.locks.acquireLock({ roomId, target: target(), ttlSeconds: 1801 }), Code.InvalidArgument, "INVALID_ARGUMENT");
+      await refused(client.locks.acquireLock({ roomId, target: await target(), ttlSeconds: 1801 }), Code.InvalidArgument, "INVALID_ARGUMENT");
       await refused(client.locks.acquireLock({ roomId, target: "macro/../../etc" }), Code.InvalidArgument, "INVALID_ARGUMENT");
     });
 
     it("refuses viewers (no locks.write) and non-members", async () => {
-      await refused(server.client({ token: viewer.token }).locks.acquireLock({ roomId, target: target() }), Code.PermissionDenied, "PERMISSION_DENIED");
+      await refused(server.client({ token: viewer.token }).locks.acquireLock({ roomId, target: await target() }), Code.PermissionDenied, "PERMISSION_DENIED");
       const outsider = await createUser(server, { level: USER, roles: ["editor"], prefix: "outsider" });
-      await refused(server.client({ token: outsider.token }).locks.acquireLock({ roomId, target: target() }), Code.PermissionDenied, "ROOM_ROLE_REQUIRED");
+      await refused(server.client({ token: outsider.token }).locks.acquireLock({ roomId, target: await target() }), Code.PermissionDenied, "ROOM_ROLE_REQUIRED");
     });
 
     it("lets a lock expire, and the next holder gets a higher fencing token", async () => {
-      const t = target();
+      const t = await target();
       const first = await server.client({ token: alice.token }).locks.acquireLock({ roomId, target: t, ttlSeconds: 1 });
       await new Promise((r) => setTimeout(r, 1300));
       expect((await server.client({ token: bob.token }).locks.getLock({ roomId, target: t })).lock).toBeUndefined();
@@ -102,7 +104,7 @@ describe("LocksService", () => {
     });
 
     it("gives exactly one holder to 50 parallel acquisitions from different principals", async () => {
-      const t = target();
+      const t = await target();
       const contenders = await Promise.all(Array.from({ length: 50 }, (_, i) => createUser(server, { level: USER, roles: ["editor"], prefix: `c${i}` })));
       const admin = server.client({ token: adminToken });
       for (const c of contenders) await admin.rooms.addRoomMember({ roomId, userId: c.id, role: RoomRole.EDITOR });
@@ -116,7 +118,7 @@ describe("LocksService", () => {
 
   describe("ReleaseLock", () => {
     it("lets only the holder release", async () => {
-      const t = target();
+      const t = await target();
       await server.client({ token: alice.token }).locks.acquireLock({ roomId, target: t });
       await refused(server.client({ token: bob.token }).locks.releaseLock({ roomId, target: t }), Code.FailedPrecondition, "LOCKED");
       await server.client({ token: alice.token }).locks.releaseLock({ roomId, target: t });
@@ -126,7 +128,7 @@ describe("LocksService", () => {
 
   describe("BreakLock", () => {
     it("lets a room admin break a lock, audited, and refuses an editor", async () => {
-      const t = target();
+      const t = await target();
       const held = await server.client({ token: alice.token }).locks.acquireLock({ roomId, target: t });
       await refused(server.client({ token: bob.token }).locks.breakLock({ roomId, target: t }), Code.PermissionDenied, "PERMISSION_DENIED");
       const broken = await server.client({ token: roomAdmin.token }).locks.breakLock({ roomId, target: t });
@@ -142,7 +144,7 @@ describe("LocksService", () => {
 
   describe("GetLock", () => {
     it("answers no lock for another tenant's room", async () => {
-      const res = await server.client({ token: alice.token }).locks.getLock({ roomId: randomUUID(), target: target() }).catch((e: unknown) => e);
+      const res = await server.client({ token: alice.token }).locks.getLock({ roomId: randomUUID(), target: await target() }).catch((e: unknown) => e);
       expect(res).toMatchObject({ code: Code.NotFound });
     });
   });
@@ -174,17 +176,17 @@ describe("LocksService across replicas and Redis faults", () => {
     const adminTwo = await two.login();
     const room = await one.client({ token: adminOne }).rooms.createRoom({ name: "replicas" });
     const roomId = room.room!.roomId;
-    const t = `repo/${randomUUID()}`;
+    const t = await newMacroTarget(one.client({ token: adminOne }), roomId);
     await one.client({ token: adminOne }).locks.acquireLock({ roomId, target: t });
     const seen = await two.client({ token: adminTwo }).locks.getLock({ roomId, target: t });
     expect(seen.lock?.target).toBe(t);
 
     proxies[2]!.cut();
-    const t2 = `repo/${randomUUID()}`;
+    const t2 = await newMacroTarget(one.client({ token: adminOne }), roomId);
     const got = await two.client({ token: adminTwo }).locks.acquireLock({ roomId, target: t2 });
     expect(got.lock?.target).toBe(t2);
     proxies[1]!.cut();
-    await refused(two.client({ token: adminTwo }).locks.acquireLock({ roomId, target: `repo/${randomUUID()}` }), Code.Unavailable, "UNAVAILABLE");
+    await refused(two.client({ token: adminTwo }).locks.acquireLock({ roomId, target: await newMacroTarget(two.client({ token: adminTwo }), roomId) }), Code.Unavailable, "UNAVAILABLE");
     for (const p of proxies) p.restore();
   });
 });

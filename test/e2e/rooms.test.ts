@@ -187,10 +187,11 @@ describe("RoomsService", () => {
     const withToken = (token: string) => server.client({ headers: { "x-room-token": token } });
 
     beforeAll(async () => {
-      // Room tokens are off by default: the platform allows them, one room opts out.
+      // Room tokens are off by default: the platform permits them, one room opts in, one opts out.
       await server.client({ token: adminToken }).policies.updateGlobalPolicy({ policy: create(PolicySchema, { allowRoomTokens: true }) });
       const a = await newRoom(owner.token, "token-open");
       const b = await newRoom(owner.token, "token-closed");
+      await server.client({ token: owner.token }).policies.updateRoomPolicy({ roomId: a.roomId, policy: create(PolicySchema, { allowRoomTokens: true }) });
       await server.client({ token: owner.token }).policies.updateRoomPolicy({ roomId: b.roomId, policy: create(PolicySchema, { allowRoomTokens: false }) });
       open = { roomId: a.roomId, editorToken: (await rooms(owner.token).getRoomToken({ roomId: a.roomId })).editorToken };
       closed = { roomId: b.roomId, editorToken: (await rooms(owner.token).getRoomToken({ roomId: b.roomId })).editorToken };
@@ -247,6 +248,7 @@ describe("RoomsService", () => {
 
     it("stops working at once when the room turns tokens off", async () => {
       const room = await newRoom(owner.token);
+      await server.client({ token: owner.token }).policies.updateRoomPolicy({ roomId: room.roomId, policy: create(PolicySchema, { allowRoomTokens: true }) });
       const { editorToken } = await rooms(owner.token).getRoomToken({ roomId: room.roomId });
       await withToken(editorToken).rooms.getRoom({ roomId: room.roomId });
       await server.client({ token: owner.token }).policies.updateRoomPolicy({ roomId: room.roomId, policy: create(PolicySchema, { allowRoomTokens: false }) });

@@ -350,6 +350,7 @@ describe("UsersService", () => {
         DeleteUser: { permission: "users.write", mutates: true },
         SetUserRoles: { permission: "users.write", mutates: true },
         ChangePassword: { permission: "", mutates: true },
+        UnlockUser: { permission: "users.write", mutates: true },
         CheckPermission: { permission: "" },
         CheckPermissions: { permission: "" },
       });

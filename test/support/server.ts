@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startGatehouse, type Gatehouse } from "../../src/app.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
 import { createGatehouseClient, type GatehouseClient } from "../../src/client/index.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import { ensureRedisNodes, LOCK_NODE_PORTS } from "./redis.js";
@@ -31,7 +31,7 @@ export interface TestServer {
  * PostgreSQL (a fresh database per server) and the three local Redis nodes
  * (a fresh key prefix per server).
  */
-export async function startTestServer(options: { env?: Record<string, string>; config?: Partial<Config>; db?: TestDatabase; redis?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; config?: Partial<Config>; db?: TestDatabase; redis?: boolean; logger?: Logger } = {}): Promise<TestServer> {
   const useRedis = options.redis ?? true;
   if (useRedis) await ensureRedisNodes(LOCK_NODE_PORTS);
   const db = options.db ?? (await createTestDatabase());
@@ -56,7 +56,7 @@ export async function startTestServer(options: { env?: Record<string, string>; c
     },
     options.config,
   );
-  const gatehouse = await startGatehouse(config, { logger: createLogger(config.logLevel) });
+  const gatehouse = await startGatehouse(config, { logger: options.logger ?? createLogger(config.logLevel) });
   const baseUrl = `http://127.0.0.1:${gatehouse.port}`;
   const client: TestServer["client"] = (o = {}) => createGatehouseClient({ baseUrl, protocol: o.protocol ?? "grpc", token: o.token, headers: o.headers });
   return {

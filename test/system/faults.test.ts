@@ -10,6 +10,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health
 import type { GatehouseClient } from "../../src/client/index.js";
 import { verifyAuditChain } from "../../src/store/audit-writer.js";
 import type { Database } from "../../src/store/database.js";
+import { newMacroTarget } from "../support/lock-targets.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createUser, refused, tenantIdOf, type FixtureUser } from "../support/fixtures.js";
 import { ensureRedisNodes, LOCK_NODE_PORTS } from "../support/redis.js";
@@ -85,9 +86,12 @@ describe("Redis nodes failing (through TCP proxies, so other test files keep the
     const locks = server.client({ token: editor.token }).locks;
     const db = server.gatehouse.deps.db;
     const acquired: string[] = [];
+    // Lock targets must exist in the room: made up front, while every node is up.
+    const pool: string[] = [];
+    for (let i = 0; i < 19; i++) pool.push(await newMacroTarget(server.client({ token: editor.token }), roomId));
     const churn = async (n: number) => {
       for (let i = 0; i < n; i++) {
-        const target = `macro/${randomUUID()}`;
+        const target = pool.shift()!;
         const got = await locks.acquireLock({ roomId, target });
         expect(got.lock?.ownerId).toBe(editor.id);
         expect((await locks.getLock({ roomId, target })).lock?.fencingToken).toBe(got.lock!.fencingToken);
@@ -105,7 +109,7 @@ describe("Redis nodes failing (through TCP proxies, so other test files keep the
     proxies[1]!.cut();
     const refusedTargets: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const target = `macro/${randomUUID()}`;
+      const target = pool.shift()!;
       await refused(locks.acquireLock({ roomId, target }), Code.Unavailable, "UNAVAILABLE");
       refusedTargets.push(target);
     }
@@ -304,7 +308,8 @@ describe("sandbox workers dying and clients going away", () => {
     const before = await poolIdle();
     const controller = new AbortController();
     const call = server.client({ token: editor.token }).macros.runMacro({ roomId, macroId: runaway }, { signal: controller.signal });
-    await sleep(100);
+    // Abort once the run is in a worker (its audit record is written first).
+    while (server.gatehouse.deps.sandbox.stats().busy === 0) await sleep(10);
     controller.abort();
     expect(await codeOf(call)).toBe(Code.Canceled);
     const after = await poolIdle();

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema, Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { refused } from "../support/fixtures.js";
+import { newMacroTarget } from "../support/lock-targets.js";
 import { startReplicas, type Replica, type ReplicaSet } from "../support/replicas.js";
 import { codeOf } from "../support/refusals.js";
 
@@ -99,7 +100,7 @@ describe("replicas", () => {
   describe("locks", () => {
     it("shows a lock taken through one replica on the others, and lets only its holder release it", async () => {
       const [alice, bob] = await Promise.all([newUser("editor", 0, RoomRole.EDITOR), newUser("editor", 1, RoomRole.EDITOR)]);
-      const target = `macro/${randomUUID()}`;
+      const target = await newMacroTarget(r[0]!.client({ token: adminToken }), roomId);
       const held = await r[0]!.client({ token: alice.token }).locks.acquireLock({ roomId, target });
       for (const replica of r) {
         const seen = await replica.client({ token: bob.token }).locks.getLock({ roomId, target });
@@ -119,7 +120,7 @@ describe("replicas", () => {
       const [p1, p2] = await Promise.all([newUser("editor", 1, RoomRole.EDITOR), newUser("editor", 2, RoomRole.EDITOR)]);
       const contenders = [adminToken, p1.token, p2.token];
       for (let round = 0; round < 10; round++) {
-        const target = `repo/${randomUUID()}`;
+        const target = await newMacroTarget(r[0]!.client({ token: adminToken }), roomId);
         const results = await Promise.allSettled(contenders.map((token, i) => r[i]!.client({ token }).locks.acquireLock({ roomId, target })));
         const winners = results.filter((x) => x.status === "fulfilled");
         expect(winners).toHaveLength(1);

@@ -626,12 +626,14 @@ export const PoliciesService: GenService<{
    * UpdateUserPolicy sets a user's override policy, which replaces their
    * roles' default policies as the user layer. It may loosen the merged
    * policy only up to the global override_ceiling; every call is audited.
+   * A caller may only set the override of a user below their own level
+   * (SUPERGOD excepted), as for UsersService.UpdateUser.
    *
    * Errors: NOT_FOUND (no such user, or another tenant's); INVALID_ARGUMENT
    * (a field past the override_ceiling, reason POLICY_LOOSENS with field and
    * parent_value; override_ceiling set; a malformed value);
-   * PERMISSION_DENIED (below LEVEL_ADMIN, reason LEVEL_TOO_LOW, or missing
-   * `policies.write`).
+   * PERMISSION_DENIED (below LEVEL_ADMIN, or a user not below the caller's
+   * level, reason LEVEL_TOO_LOW; or missing `policies.write`).
    *
    * @generated from rpc gatehouse.v1.PoliciesService.UpdateUserPolicy
    */
@@ -643,10 +645,12 @@ export const PoliciesService: GenService<{
   /**
    * DeleteUserPolicy removes a user's override policy; their roles' default
    * policies become their user layer again. Deleting a missing override
-   * changes nothing.
+   * changes nothing. A caller may only delete the override of a user below
+   * their own level (SUPERGOD excepted).
    *
    * Errors: NOT_FOUND (no such user, or another tenant's); PERMISSION_DENIED
-   * (below LEVEL_ADMIN, reason LEVEL_TOO_LOW, or missing `policies.write`).
+   * (below LEVEL_ADMIN, or a user not below the caller's level, reason
+   * LEVEL_TOO_LOW; or missing `policies.write`).
    *
    * @generated from rpc gatehouse.v1.PoliciesService.DeleteUserPolicy
    */

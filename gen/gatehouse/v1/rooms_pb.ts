@@ -599,8 +599,9 @@ export const RoomsService: GenService<{
   },
   /**
    * GetRoomToken returns the room's legacy share-link tokens, sent as
-   * `x-room-token` metadata. They are accepted only where the room's
-   * effective policy has `allow_room_tokens`. Every call is audited; it is
+   * `x-room-token` metadata. They are accepted only where the room's own
+   * policy sets `allow_room_tokens` true and the global policy permits it
+   * (opt-in per room). Every call is audited; it is
    * not callable by GET so that tokens stay out of URLs.
    *
    * Errors: NOT_FOUND (no such room, or another tenant's); PERMISSION_DENIED

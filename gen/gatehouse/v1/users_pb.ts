@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/users.proto.
  */
 export const file_gatehouse_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4BChFDcmVhdGVVc2VyUmVxdWVzdBIaCgh1c2VybmFtZRgBIAEoCUIIukgFcgMYgAESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIEi4KBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsQgq6SAeCAQQQASAAEiEKCHJvbGVfaWRzGAQgAygJQg+6SAySAQkQZCIFcgOwAQEiNgoSQ3JlYXRlVXNlclJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5nYXRlaG91c2UudjEuVXNlciIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIkwKEExpc3RVc2Vyc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpEBChFVcGRhdGVVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIzCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEIKukgHggEEEAEgAEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEURlbGV0ZVVzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJTChNTZXRVc2VyUm9sZXNSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEiEKCHJvbGVfaWRzGAIgAygJQg+6SAySAQkQZCIFcgOwAQEiOAoUU2V0VXNlclJvbGVzUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIlcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIeCgxvbGRfcGFzc3dvcmQYASABKAlCCLpIBXIDGIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgMYgAgiGAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSKyAwoWQ2hlY2tQZXJtaXNzaW9uUmVxdWVzdBISCgpwZXJtaXNzaW9uGAEgASgJErQBCgd1c2VyX2lkGAIgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgAiAEBErQBCgdyb29tX2lkGAMgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgBiAEBQgoKCF91c2VyX2lkQgoKCF9yb29tX2lkImoKF0NoZWNrUGVybWlzc2lvblJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEi4KC3JlYXNvbl9jb2RlGAMgASgOMhkuZ2F0ZWhvdXNlLnYxLkVycm9yUmVhc29uIqsDCg9QZXJtaXNzaW9uQ2hlY2sSEgoKcGVybWlzc2lvbhgBIAEoCRK0AQoHdXNlcl9pZBgCIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAIgBARK0AQoHcm9vbV9pZBgDIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAYgBAUIKCghfdXNlcl9pZEIKCghfcm9vbV9pZCJ8ChVQZXJtaXNzaW9uQ2hlY2tSZXN1bHQSDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSEgoKcGVybWlzc2lvbhgDIAEoCRIuCgtyZWFzb25fY29kZRgEIAEoDjIZLmdhdGVob3VzZS52MS5FcnJvclJlYXNvbiJVChdDaGVja1Blcm1pc3Npb25zUmVxdWVzdBI6CgZjaGVja3MYASADKAsyHS5nYXRlaG91c2UudjEuUGVybWlzc2lvbkNoZWNrQgu6SAiSAQUIARDoByJQChhDaGVja1Blcm1pc3Npb25zUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLmdhdGVob3VzZS52MS5QZXJtaXNzaW9uQ2hlY2tSZXN1bHQyuQcKDFVzZXJzU2VydmljZRJmCgpDcmVhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABElsKB0dldFVzZXISHC5nYXRlaG91c2UudjEuR2V0VXNlclJlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0VXNlclJlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmEKCUxpc3RVc2VycxIeLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmYKClVwZGF0ZVVzZXISHy5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZgoKRGVsZXRlVXNlchIfLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJsCgxTZXRVc2VyUm9sZXMSIS5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVxdWVzdBoiLmdhdGVob3VzZS52MS5TZXRVc2VyUm9sZXNSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmUKDkNoYW5nZVBhc3N3b3JkEiMuZ2F0ZWhvdXNlLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBokLmdhdGVob3VzZS52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlIgjK8xgEKAEwARJwCg9DaGVja1Blcm1pc3Npb24SJC5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uUmVxdWVzdBolLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25SZXNwb25zZSIQkAIByvMYCToHcm9vbV9pZBJqChBDaGVja1Blcm1pc3Npb25zEiUuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvbnNSZXF1ZXN0GiYuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvbnNSZXNwb25zZSIHkAIByvMYAGIGcHJvdG8z", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4BChFDcmVhdGVVc2VyUmVxdWVzdBIaCgh1c2VybmFtZRgBIAEoCUIIukgFcgMYgAESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIEi4KBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsQgq6SAeCAQQQASAAEiEKCHJvbGVfaWRzGAQgAygJQg+6SAySAQkQZCIFcgOwAQEiNgoSQ3JlYXRlVXNlclJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5nYXRlaG91c2UudjEuVXNlciIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIkwKEExpc3RVc2Vyc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpEBChFVcGRhdGVVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIzCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEIKukgHggEEEAEgAEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEURlbGV0ZVVzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJTChNTZXRVc2VyUm9sZXNSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEiEKCHJvbGVfaWRzGAIgAygJQg+6SAySAQkQZCIFcgOwAQEiOAoUU2V0VXNlclJvbGVzUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEVVubG9ja1VzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIigKElVubG9ja1VzZXJSZXNwb25zZRISCgp3YXNfbG9ja2VkGAEgASgIIlcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIeCgxvbGRfcGFzc3dvcmQYASABKAlCCLpIBXIDGIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgMYgAgiGAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSKyAwoWQ2hlY2tQZXJtaXNzaW9uUmVxdWVzdBISCgpwZXJtaXNzaW9uGAEgASgJErQBCgd1c2VyX2lkGAIgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgAiAEBErQBCgdyb29tX2lkGAMgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgBiAEBQgoKCF91c2VyX2lkQgoKCF9yb29tX2lkImoKF0NoZWNrUGVybWlzc2lvblJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEi4KC3JlYXNvbl9jb2RlGAMgASgOMhkuZ2F0ZWhvdXNlLnYxLkVycm9yUmVhc29uIqsDCg9QZXJtaXNzaW9uQ2hlY2sSEgoKcGVybWlzc2lvbhgBIAEoCRK0AQoHdXNlcl9pZBgCIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAIgBARK0AQoHcm9vbV9pZBgDIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAYgBAUIKCghfdXNlcl9pZEIKCghfcm9vbV9pZCJ8ChVQZXJtaXNzaW9uQ2hlY2tSZXN1bHQSDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSEgoKcGVybWlzc2lvbhgDIAEoCRIuCgtyZWFzb25fY29kZRgEIAEoDjIZLmdhdGVob3VzZS52MS5FcnJvclJlYXNvbiJVChdDaGVja1Blcm1pc3Npb25zUmVxdWVzdBI6CgZjaGVja3MYASADKAsyHS5nYXRlaG91c2UudjEuUGVybWlzc2lvbkNoZWNrQgu6SAiSAQUIARDoByJQChhDaGVja1Blcm1pc3Npb25zUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLmdhdGVob3VzZS52MS5QZXJtaXNzaW9uQ2hlY2tSZXN1bHQyoQgKDFVzZXJzU2VydmljZRJmCgpDcmVhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABElsKB0dldFVzZXISHC5nYXRlaG91c2UudjEuR2V0VXNlclJlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0VXNlclJlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmEKCUxpc3RVc2VycxIeLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmYKClVwZGF0ZVVzZXISHy5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZgoKRGVsZXRlVXNlchIfLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJsCgxTZXRVc2VyUm9sZXMSIS5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVxdWVzdBoiLmdhdGVob3VzZS52MS5TZXRVc2VyUm9sZXNSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmYKClVubG9ja1VzZXISHy5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZQoOQ2hhbmdlUGFzc3dvcmQSIy5nYXRlaG91c2UudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiCMrzGAQoATABEnAKD0NoZWNrUGVybWlzc2lvbhIkLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25SZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvblJlc3BvbnNlIhCQAgHK8xgJOgdyb29tX2lkEmoKEENoZWNrUGVybWlzc2lvbnMSJS5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QaJi5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlIgeQAgHK8xgAYgZwcm90bzM", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * User is a user of a tenant.
@@ -403,6 +403,48 @@ export const SetUserRolesResponseSchema: GenMessage<SetUserRolesResponse> = /*@_
   messageDesc(file_gatehouse_v1_users, 12);
 
 /**
+ * UnlockUserRequest is the request of UnlockUser.
+ *
+ * @generated from message gatehouse.v1.UnlockUserRequest
+ */
+export type UnlockUserRequest = Message<"gatehouse.v1.UnlockUserRequest"> & {
+  /**
+   * user_id is the id of the user whose login lockout is cleared.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.UnlockUserRequest.
+ * Use `create(UnlockUserRequestSchema)` to create a new message.
+ */
+export const UnlockUserRequestSchema: GenMessage<UnlockUserRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 13);
+
+/**
+ * UnlockUserResponse is the response of UnlockUser.
+ *
+ * @generated from message gatehouse.v1.UnlockUserResponse
+ */
+export type UnlockUserResponse = Message<"gatehouse.v1.UnlockUserResponse"> & {
+  /**
+   * was_locked says whether the account was locked out when it was cleared.
+   *
+   * @generated from field: bool was_locked = 1;
+   */
+  wasLocked: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.UnlockUserResponse.
+ * Use `create(UnlockUserResponseSchema)` to create a new message.
+ */
+export const UnlockUserResponseSchema: GenMessage<UnlockUserResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 14);
+
+/**
  * ChangePasswordRequest is the request of ChangePassword.
  *
  * @generated from message gatehouse.v1.ChangePasswordRequest
@@ -428,7 +470,7 @@ export type ChangePasswordRequest = Message<"gatehouse.v1.ChangePasswordRequest"
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 13);
+  messageDesc(file_gatehouse_v1_users, 15);
 
 /**
  * ChangePasswordResponse is the response of ChangePassword; it is empty.
@@ -443,7 +485,7 @@ export type ChangePasswordResponse = Message<"gatehouse.v1.ChangePasswordRespons
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 14);
+  messageDesc(file_gatehouse_v1_users, 16);
 
 /**
  * CheckPermissionRequest is the request of CheckPermission.
@@ -479,7 +521,7 @@ export type CheckPermissionRequest = Message<"gatehouse.v1.CheckPermissionReques
  * Use `create(CheckPermissionRequestSchema)` to create a new message.
  */
 export const CheckPermissionRequestSchema: GenMessage<CheckPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 15);
+  messageDesc(file_gatehouse_v1_users, 17);
 
 /**
  * CheckPermissionResponse is the response of CheckPermission.
@@ -517,7 +559,7 @@ export type CheckPermissionResponse = Message<"gatehouse.v1.CheckPermissionRespo
  * Use `create(CheckPermissionResponseSchema)` to create a new message.
  */
 export const CheckPermissionResponseSchema: GenMessage<CheckPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 16);
+  messageDesc(file_gatehouse_v1_users, 18);
 
 /**
  * PermissionCheck is one check of CheckPermissions.
@@ -552,7 +594,7 @@ export type PermissionCheck = Message<"gatehouse.v1.PermissionCheck"> & {
  * Use `create(PermissionCheckSchema)` to create a new message.
  */
 export const PermissionCheckSchema: GenMessage<PermissionCheck> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 17);
+  messageDesc(file_gatehouse_v1_users, 19);
 
 /**
  * PermissionCheckResult is the answer to one PermissionCheck.
@@ -596,7 +638,7 @@ export type PermissionCheckResult = Message<"gatehouse.v1.PermissionCheckResult"
  * Use `create(PermissionCheckResultSchema)` to create a new message.
  */
 export const PermissionCheckResultSchema: GenMessage<PermissionCheckResult> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 18);
+  messageDesc(file_gatehouse_v1_users, 20);
 
 /**
  * CheckPermissionsRequest is the request of CheckPermissions.
@@ -617,7 +659,7 @@ export type CheckPermissionsRequest = Message<"gatehouse.v1.CheckPermissionsRequ
  * Use `create(CheckPermissionsRequestSchema)` to create a new message.
  */
 export const CheckPermissionsRequestSchema: GenMessage<CheckPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 19);
+  messageDesc(file_gatehouse_v1_users, 21);
 
 /**
  * CheckPermissionsResponse is the response of CheckPermissions.
@@ -638,7 +680,7 @@ export type CheckPermissionsResponse = Message<"gatehouse.v1.CheckPermissionsRes
  * Use `create(CheckPermissionsResponseSchema)` to create a new message.
  */
 export const CheckPermissionsResponseSchema: GenMessage<CheckPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 20);
+  messageDesc(file_gatehouse_v1_users, 22);
 
 /**
  * UsersService manages the users of the caller's tenant, their roles and
@@ -738,6 +780,25 @@ export const UsersService: GenService<{
     methodKind: "unary";
     input: typeof SetUserRolesRequestSchema;
     output: typeof SetUserRolesResponseSchema;
+  },
+  /**
+   * UnlockUser clears a user's login lockout: the failed logins (and wrong
+   * old passwords of ChangePassword) counted against the account, so the user
+   * may log in again at once. The per-client-IP block is not touched. A
+   * caller may only unlock users below their own level (SUPERGOD excepted).
+   * Unlocking a user who is not locked out answers OK with `was_locked`
+   * false. Every call is audited.
+   *
+   * Errors: NOT_FOUND (no such user, or another tenant's); PERMISSION_DENIED
+   * (missing `users.write`, or LEVEL_TOO_LOW when the user is not below the
+   * caller's level).
+   *
+   * @generated from rpc gatehouse.v1.UsersService.UnlockUser
+   */
+  unlockUser: {
+    methodKind: "unary";
+    input: typeof UnlockUserRequestSchema;
+    output: typeof UnlockUserResponseSchema;
   },
   /**
    * ChangePassword changes the caller's own password. Any authenticated user

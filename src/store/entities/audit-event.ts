@@ -1,7 +1,7 @@
 import { BigIntType, EntitySchema, PrimaryKeyProp } from "@mikro-orm/core";
 
 /** AuditOutcome is the result an audit event records. */
-export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED";
+export type AuditOutcome = "ALLOWED" | "DENIED" | "FAILED" | "CANCELED";
 
 /**
  * AuditEventEntity is a row of `audit_events`: append-only (a trigger refuses
@@ -33,7 +33,7 @@ export interface AuditEventEntity {
   action: string;
   /** resource names the target (`user/<id>`, `macro/<id>`). */
   resource: string | null;
-  /** outcome is ALLOWED, DENIED or FAILED. */
+  /** outcome is ALLOWED, DENIED, FAILED or CANCELED. */
   outcome: AuditOutcome;
   /** reason explains a denial or failure. */
   reason: string | null;
