@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
+import { createUser } from "../support/fixtures.js";
 import { adminPassword, startTestServer, type TestServer } from "../support/server.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -136,6 +138,45 @@ describe("the gatehouse CLI", { timeout: 180_000 }, () => {
       const who = await gatehouse(["whoami", "--json"], { env: { GATEHOUSE_TOKEN: token, GATEHOUSE_CONFIG: join(dir, "nowhere.json") } });
       expect(who.code).toBe(0);
       expect((JSON.parse(who.stdout) as { level: string }).level).toBe("LEVEL_SUPERGOD");
+    });
+  });
+
+  describe("macros", () => {
+    it("validates files with their line and column, refuses to push a folder with a violation, pulls a room into files, and reports a lock held by someone else", async () => {
+      const token = await server.login();
+      const admin = server.client({ token });
+      const room = (await admin.rooms.createRoom({ name: `cli-macros-${Date.now()}` })).room!;
+      const folder = mkdtempSync(join(dir, "macros-"));
+      writeFileSync(join(folder, "ok.js"), "export default function () { return 1; }\n");
+      writeFileSync(join(folder, "bad.js"), 'import { fetch } from "gatehouse:nope";\nexport default function () { return 2; }\n');
+      const as = { env: { GATEHOUSE_TOKEN: token }, cwd: folder };
+
+      const validate = await gatehouse(["macros", "validate", ".", "--room", room.name], as);
+      expect(validate.code).toBe(6);
+      expect(validate.stdout).toMatch(/^bad\.js:1:\d+ /m);
+      const refusedPush = await gatehouse(["macros", "push", ".", "--room", room.name], as);
+      expect(refusedPush.code).toBe(6);
+      expect((await admin.macros.listMacros({ roomId: room.roomId })).macros).toEqual([]);
+
+      rmSync(join(folder, "bad.js"));
+      expect((await gatehouse(["macros", "push", ".", "--room", room.roomId], as)).code).toBe(0);
+      const [ok] = (await admin.macros.listMacros({ roomId: room.roomId })).macros;
+      const out = join(folder, "pulled");
+      const pull = await gatehouse(["macros", "pull", out, "--room", room.name, "--json"], as);
+      expect(JSON.parse(pull.stdout)).toMatchObject([{ name: "ok", version: 1 }]);
+      expect(readFileSync(join(out, "ok.js"), "utf8")).toBe(ok!.code);
+
+      // Someone else holds the macro's lock: the push stops with LOCKED and names the holder, and leaves their lock alone.
+      const bob = await createUser(server, { level: 2, roles: ["editor"], prefix: "bob" });
+      await admin.rooms.addRoomMember({ roomId: room.roomId, userId: bob.id, role: RoomRole.EDITOR });
+      await server.client({ token: bob.token }).locks.acquireLock({ roomId: room.roomId, target: `macro/${ok!.macroId}` });
+      writeFileSync(join(folder, "ok.js"), "export default function () { return 3; }\n");
+      const locked = await gatehouse(["macros", "push", ".", "--room", room.name], as);
+      expect(locked.code).toBe(7);
+      expect(locked.stderr).toMatch(/^error: LOCKED: /m);
+      expect(locked.stderr).toContain(`held by: ${bob.username}`);
+      const status = await gatehouse(["locks", "status", "--room", room.name, "--json"], as);
+      expect(JSON.parse(status.stdout)).toMatchObject([{ target: `macro/${ok!.macroId}`, ownerName: bob.username }]);
     });
   });
 
