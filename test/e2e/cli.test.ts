@@ -177,6 +177,34 @@ describe("the gatehouse CLI", { timeout: 180_000 }, () => {
       expect(locked.stderr).toContain(`held by: ${bob.username}`);
       const status = await gatehouse(["locks", "status", "--room", room.name, "--json"], as);
       expect(JSON.parse(status.stdout)).toMatchObject([{ target: `macro/${ok!.macroId}`, ownerName: bob.username }]);
+
+      // A room admin breaks it (by the macro's name).
+      const broken = await gatehouse(["locks", "break", "macro/ok", "--room", room.name, "--json"], as);
+      expect(JSON.parse(broken.stdout)).toMatchObject({ broken: { ownerName: bob.username } });
+      expect(JSON.parse((await gatehouse(["locks", "status", "--room", room.name, "--json"], as)).stdout)).toEqual([]);
+    });
+
+    it("sets and reads a room policy and its effective merge, and creates, lists and deletes a rule", async () => {
+      const token = await server.login();
+      const room = (await server.client({ token }).rooms.createRoom({ name: `cli-policy-${Date.now()}` })).room!;
+      const as = { env: { GATEHOUSE_TOKEN: token } };
+      const set = await gatehouse(["policy", "set", "-", "--room", room.name], { ...as, input: JSON.stringify({ timeoutMs: 500 }) });
+      expect(set.code).toBe(0);
+      expect(JSON.parse((await gatehouse(["policy", "get", "--room", room.roomId], as)).stdout)).toEqual({ timeoutMs: 500 });
+      const effective = JSON.parse((await gatehouse(["policy", "effective", "--room", room.name, "--json"], as)).stdout) as { policy: { timeoutMs: number }; sources: Record<string, string> };
+      expect(effective.policy.timeoutMs).toBe(500);
+      expect(effective.sources.timeout_ms).toBe("room");
+      const loosen = await gatehouse(["policy", "set", "-", "--room", room.name], { ...as, input: JSON.stringify({ timeoutMs: 10_000_000 }) });
+      expect(loosen.code).toBe(6);
+      expect(loosen.stderr).toMatch(/^error: (POLICY_LOOSENS|INVALID_ARGUMENT): /m);
+
+      const created = JSON.parse((await gatehouse(["rules", "create", "--subject", "*", "--action", "store.read", "--resource", "secret/*", "--effect", "deny", "--json"], as)).stdout) as { ruleId: string; effect: string };
+      expect(created.effect).toBe("EFFECT_DENY");
+      const listed = JSON.parse((await gatehouse(["rules", "list", "--json"], as)).stdout) as Array<{ ruleId: string }>;
+      expect(listed.map((r) => r.ruleId)).toContain(created.ruleId);
+      expect((await gatehouse(["rules", "delete", created.ruleId], as)).code).toBe(0);
+      const after = JSON.parse((await gatehouse(["rules", "list", "--json"], as)).stdout) as Array<{ ruleId: string }>;
+      expect(after.map((r) => r.ruleId)).not.toContain(created.ruleId);
     });
   });
 
