@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/locks.proto.
  */
 export const file_gatehouse_v1_locks: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvbG9ja3MucHJvdG8SDGdhdGVob3VzZS52MSK0AQoETG9jaxIOCgZ0YXJnZXQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb3duZXJfbmFtZRgDIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAQgASgEEi8KC2FjcXVpcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfChJBY3F1aXJlTG9ja1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIOCgZ0YXJnZXQYAiABKAkSGAoLdHRsX3NlY29uZHMYAyABKA1IAIgBAUIOCgxfdHRsX3NlY29uZHMiNwoTQWNxdWlyZUxvY2tSZXNwb25zZRIgCgRsb2NrGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLkxvY2siXwoSUmVmcmVzaExvY2tSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDgoGdGFyZ2V0GAIgASgJEhgKC3R0bF9zZWNvbmRzGAMgASgNSACIAQFCDgoMX3R0bF9zZWNvbmRzIjcKE1JlZnJlc2hMb2NrUmVzcG9uc2USIAoEbG9jaxgBIAEoCzISLmdhdGVob3VzZS52MS5Mb2NrIjUKElJlbGVhc2VMb2NrUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEg4KBnRhcmdldBgCIAEoCSIVChNSZWxlYXNlTG9ja1Jlc3BvbnNlIjEKDkdldExvY2tSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDgoGdGFyZ2V0GAIgASgJIjMKD0dldExvY2tSZXNwb25zZRIgCgRsb2NrGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLkxvY2siMwoQQnJlYWtMb2NrUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEg4KBnRhcmdldBgCIAEoCSI1ChFCcmVha0xvY2tSZXNwb25zZRIgCgRsb2NrGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLkxvY2syyAQKDExvY2tzU2VydmljZRJ0CgtBY3F1aXJlTG9jaxIgLmdhdGVob3VzZS52MS5BY3F1aXJlTG9ja1JlcXVlc3QaIS5nYXRlaG91c2UudjEuQWNxdWlyZUxvY2tSZXNwb25zZSIgyvMYHBoLbG9ja3Mud3JpdGUgAigBMAE6B3Jvb21faWQSdAoLUmVmcmVzaExvY2sSIC5nYXRlaG91c2UudjEuUmVmcmVzaExvY2tSZXF1ZXN0GiEuZ2F0ZWhvdXNlLnYxLlJlZnJlc2hMb2NrUmVzcG9uc2UiIMrzGBwaC2xvY2tzLndyaXRlIAIoATABOgdyb29tX2lkEnQKC1JlbGVhc2VMb2NrEiAuZ2F0ZWhvdXNlLnYxLlJlbGVhc2VMb2NrUmVxdWVzdBohLmdhdGVob3VzZS52MS5SZWxlYXNlTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy53cml0ZSACKAEwAToHcm9vbV9pZBJmCgdHZXRMb2NrEhwuZ2F0ZWhvdXNlLnYxLkdldExvY2tSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldExvY2tSZXNwb25zZSIekAIByvMYFxoKbG9ja3MucmVhZCABOgdyb29tX2lkEm4KCUJyZWFrTG9jaxIeLmdhdGVob3VzZS52MS5CcmVha0xvY2tSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkJyZWFrTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy5icmVhayADKAEwAToHcm9vbV9pZGIGcHJvdG8z", [file_gatehouse_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvbG9ja3MucHJvdG8SDGdhdGVob3VzZS52MSK0AQoETG9jaxIOCgZ0YXJnZXQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb3duZXJfbmFtZRgDIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAQgASgEEi8KC2FjcXVpcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfChJBY3F1aXJlTG9ja1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIOCgZ0YXJnZXQYAiABKAkSGAoLdHRsX3NlY29uZHMYAyABKA1IAIgBAUIOCgxfdHRsX3NlY29uZHMiNwoTQWNxdWlyZUxvY2tSZXNwb25zZRIgCgRsb2NrGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLkxvY2siXwoSUmVmcmVzaExvY2tSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDgoGdGFyZ2V0GAIgASgJEhgKC3R0bF9zZWNvbmRzGAMgASgNSACIAQFCDgoMX3R0bF9zZWNvbmRzIjcKE1JlZnJlc2hMb2NrUmVzcG9uc2USIAoEbG9jaxgBIAEoCzISLmdhdGVob3VzZS52MS5Mb2NrIjUKElJlbGVhc2VMb2NrUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEg4KBnRhcmdldBgCIAEoCSIVChNSZWxlYXNlTG9ja1Jlc3BvbnNlIjEKDkdldExvY2tSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSDgoGdGFyZ2V0GAIgASgJIjMKD0dldExvY2tSZXNwb25zZRIgCgRsb2NrGAEgASgLMhIuZ2F0ZWhvdXNlLnYxLkxvY2siSgoQTGlzdExvY2tzUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIk8KEUxpc3RMb2Nrc1Jlc3BvbnNlEiEKBWxvY2tzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLkxvY2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjMKEEJyZWFrTG9ja1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIOCgZ0YXJnZXQYAiABKAkiNQoRQnJlYWtMb2NrUmVzcG9uc2USIAoEbG9jaxgBIAEoCzISLmdhdGVob3VzZS52MS5Mb2NrMq0FCgxMb2Nrc1NlcnZpY2USdAoLQWNxdWlyZUxvY2sSIC5nYXRlaG91c2UudjEuQWNxdWlyZUxvY2tSZXF1ZXN0GiEuZ2F0ZWhvdXNlLnYxLkFjcXVpcmVMb2NrUmVzcG9uc2UiIMrzGBwaC2xvY2tzLndyaXRlIAIoATABOgdyb29tX2lkEnQKC1JlZnJlc2hMb2NrEiAuZ2F0ZWhvdXNlLnYxLlJlZnJlc2hMb2NrUmVxdWVzdBohLmdhdGVob3VzZS52MS5SZWZyZXNoTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy53cml0ZSACKAEwAToHcm9vbV9pZBJ0CgtSZWxlYXNlTG9jaxIgLmdhdGVob3VzZS52MS5SZWxlYXNlTG9ja1JlcXVlc3QaIS5nYXRlaG91c2UudjEuUmVsZWFzZUxvY2tSZXNwb25zZSIgyvMYHBoLbG9ja3Mud3JpdGUgAigBMAE6B3Jvb21faWQSZgoHR2V0TG9jaxIcLmdhdGVob3VzZS52MS5HZXRMb2NrUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRMb2NrUmVzcG9uc2UiHpACAcrzGBcaCmxvY2tzLnJlYWQgAToHcm9vbV9pZBJjCglMaXN0TG9ja3MSHi5nYXRlaG91c2UudjEuTGlzdExvY2tzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0TG9ja3NSZXNwb25zZSIVkAIByvMYDhoKbG9ja3MucmVhZCABEm4KCUJyZWFrTG9jaxIeLmdhdGVob3VzZS52MS5CcmVha0xvY2tSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkJyZWFrTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy5icmVhayADKAEwAToHcm9vbV9pZGIGcHJvdG8z", [file_gatehouse_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * Lock is an editing lease on a target, held by one user.
@@ -278,6 +278,71 @@ export const GetLockResponseSchema: GenMessage<GetLockResponse> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_locks, 8);
 
 /**
+ * ListLocksRequest is the request of ListLocks.
+ *
+ * @generated from message gatehouse.v1.ListLocksRequest
+ */
+export type ListLocksRequest = Message<"gatehouse.v1.ListLocksRequest"> & {
+  /**
+   * room_id is the id of the room whose locks to list.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * page_size is the maximum number of locks to return: 0 means 50, values
+   * above 1000 mean 1000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is the next_page_token of a previous call; empty for the first
+   * page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListLocksRequest.
+ * Use `create(ListLocksRequestSchema)` to create a new message.
+ */
+export const ListLocksRequestSchema: GenMessage<ListLocksRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_locks, 9);
+
+/**
+ * ListLocksResponse is the response of ListLocks.
+ *
+ * @generated from message gatehouse.v1.ListLocksResponse
+ */
+export type ListLocksResponse = Message<"gatehouse.v1.ListLocksResponse"> & {
+  /**
+   * locks are one page of the room's held locks, ordered by target.
+   *
+   * @generated from field: repeated gatehouse.v1.Lock locks = 1;
+   */
+  locks: Lock[];
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListLocksResponse.
+ * Use `create(ListLocksResponseSchema)` to create a new message.
+ */
+export const ListLocksResponseSchema: GenMessage<ListLocksResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_locks, 10);
+
+/**
  * BreakLockRequest is the request of BreakLock.
  *
  * @generated from message gatehouse.v1.BreakLockRequest
@@ -303,7 +368,7 @@ export type BreakLockRequest = Message<"gatehouse.v1.BreakLockRequest"> & {
  * Use `create(BreakLockRequestSchema)` to create a new message.
  */
 export const BreakLockRequestSchema: GenMessage<BreakLockRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_locks, 9);
+  messageDesc(file_gatehouse_v1_locks, 11);
 
 /**
  * BreakLockResponse is the response of BreakLock.
@@ -324,7 +389,7 @@ export type BreakLockResponse = Message<"gatehouse.v1.BreakLockResponse"> & {
  * Use `create(BreakLockResponseSchema)` to create a new message.
  */
 export const BreakLockResponseSchema: GenMessage<BreakLockResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_locks, 10);
+  messageDesc(file_gatehouse_v1_locks, 12);
 
 /**
  * LocksService manages editing leases on a room's macros and repos.
@@ -404,6 +469,22 @@ export const LocksService: GenService<{
     methodKind: "unary";
     input: typeof GetLockRequestSchema;
     output: typeof GetLockResponseSchema;
+  },
+  /**
+   * ListLocks lists the held locks of a room, ordered by target: who holds
+   * what, with fencing tokens and expiries (the holder view). Leases that
+   * lapsed are not listed; a page may hold fewer than page_size locks.
+   *
+   * Errors: INVALID_ARGUMENT (malformed room_id, negative page_size, bad
+   * page_token); NOT_FOUND (no such room); PERMISSION_DENIED (missing
+   * `locks.read`, or ROOM_ROLE_REQUIRED: room VIEWER).
+   *
+   * @generated from rpc gatehouse.v1.LocksService.ListLocks
+   */
+  listLocks: {
+    methodKind: "unary";
+    input: typeof ListLocksRequestSchema;
+    output: typeof ListLocksResponseSchema;
   },
   /**
    * BreakLock frees a target whoever holds it. Breaking a free target
