@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes.js";
 import { readPassword } from "../lookup.js";
@@ -6,29 +9,33 @@ import type { Session } from "../session.js";
 
 type Open = (cmd: Command) => Session;
 
+/** adminEntry finds src/admin/main.ts from this file, run as TypeScript or from the dist/cli bundle. */
+function adminEntry(): string {
+  for (const rel of ["../../admin/main.ts", "../../src/admin/main.ts"]) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new CliError("offline password reset needs the server's source (src/admin/main.ts) beside the CLI", ExitCode.failure);
+}
+
 /**
- * offlineResetPassword is the offline recovery (server stopped): it sets a
- * user's password straight in the database named by the server's own
- * configuration (GATEHOUSE_DATABASE_URL / GATEHOUSE_DATA_DIR).
- *
- * MERGE POINT: the recovery itself is `src/admin/reset-password.ts`, written on
- * another branch. Until it is merged this adapter loads it by a computed path
- * (so this branch type-checks without it) and says so when it is missing;
- * at merge, replace the body with a static import of that function and call
- * it with these arguments.
+ * offlineResetPassword is the offline recovery (server stopped): it runs the
+ * server's own `npm run admin -- reset-password` entry (src/admin/main.ts) in
+ * a child process, which opens the database named by the server's
+ * configuration (GATEHOUSE_DATABASE_URL / GATEHOUSE_DATA_DIR), refuses while a
+ * server holds the data directory, ends the user's sessions and audits the
+ * reset. A child process keeps the database layer out of every other command.
  */
 async function offlineResetPassword(args: { tenant: string; username: string; password: string }): Promise<void> {
-  const path = ["..", "..", "admin", "reset-password.js"].join("/");
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(path)) as Record<string, unknown>;
-  } catch {
-    throw new CliError("offline password reset is not in this build (src/admin/reset-password.ts is missing)", ExitCode.failure);
-  }
-  const fn = mod.resetPassword;
-  if (typeof fn !== "function") throw new CliError("src/admin/reset-password.ts exports no resetPassword function", ExitCode.failure);
-  const { loadConfig } = await import("../../config.js");
-  await (fn as (a: unknown) => Promise<void>)({ config: loadConfig(process.env), ...args });
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), adminEntry(), "reset-password", "--user", args.username, "--tenant", args.tenant, "--password-stdin"], {
+    stdio: ["pipe", "inherit", "inherit"],
+  });
+  child.stdin.end(`${args.password}\n`);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (exit) => resolve(exit ?? 1));
+  });
+  if (code !== 0) throw new CliError("password reset refused (see the message above)", ExitCode.failure);
 }
 
 /** registerAdmin adds admin reset-password. */
@@ -43,6 +50,6 @@ export function registerAdmin(program: Command, open: Open): void {
       const s = open(cmd);
       const password = await readPassword(opts.passwordStdin === true, `New password for ${username}: `);
       await offlineResetPassword({ tenant: opts.tenant, username, password });
-      s.out.note(`password of ${username} (tenant ${opts.tenant}) reset; the user's sessions should be considered ended`);
+      s.out.note(`password of ${username} (tenant ${opts.tenant}) reset; the user's sessions have ended`);
     });
 }
