@@ -83,7 +83,7 @@ try {
       while (done < runs) {
         const n = ++done;
         try {
-          await user.macros.runMacro({ roomId, macroId: (n + lane) % 2 === 0 ? trivial!.macroId : storeCall!.macroId, input: { kind: { case: "numberValue", value: n } } });
+          await user.macros.runMacro({ roomId, macroId: (n + lane) % 2 === 0 ? trivial!.macroId : storeCall!.macroId, input: n });
         } catch {
           soakErrors++;
         }

@@ -43,7 +43,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
   });
   const gatehouse = await startGatehouse(config);
   const baseUrl = `http://127.0.0.1:${gatehouse.port}`;
-  const client = (token?: string) => createGatehouseClient({ baseUrl, protocol: "grpc", token });
+  const client = (token?: string) => createGatehouseClient({ baseUrl, protocol: "grpc", token, retry: false });
   const adminToken = (await client().auth.login({ tenant: "default", username: "admin", password })).accessToken;
   return {
     gatehouse,

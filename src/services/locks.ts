@@ -9,7 +9,7 @@ import type { LockInfo } from "../locks/lock-manager.js";
 import { lockScope, parseLockTarget } from "../locks/lock-targets.js";
 import { heldLocks, lockTargetExists, recordLeaseExpiry, serializeLockQuota, type LockHolderRef } from "../store/lock-holdings.js";
 import type { StoreEntityManager } from "../store/orm.js";
-import { actorUuid, auditNoteOf, principalOf, transactionOf } from "./support.js";
+import { actorUuid, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
 const maxTtlSeconds = 1800;
 const defaultTtlSeconds = 900;
@@ -132,6 +132,39 @@ export function createLocksService(deps: Deps): ServiceImpl<typeof LocksService>
       const { scope, target } = scoped(ctx, req, "locks.get");
       const info = await deps.locks.get(scope, target.text);
       return { lock: info ? lockMessage(info) : undefined };
+    },
+
+    async listLocks(req, ctx) {
+      // lock_targets marks the targets whose lease was taken and not released
+      // or broken; the lock store says which of them are still held (a lease
+      // that lapsed stays marked until its next acquisition).
+      const principal = principalOf(ctx);
+      const roomId = req.roomId.toLowerCase();
+      const page = pageOf(req);
+      const scope = lockScope(principal.tenantId, roomId);
+      const locks: Lock[] = [];
+      let after = page.after;
+      let exhausted = false;
+      while (locks.length < page.limit && !exhausted) {
+        const rows = (await inCallerTenant(ctx, deps, (em) =>
+          em.execute(`select target from lock_targets where room_id = ? and held${after !== undefined ? " and target > ?" : ""} order by target limit ?`, [
+            roomId,
+            ...(after !== undefined ? [after] : []),
+            page.limit + 1,
+          ]),
+        )) as Array<{ target: string }>;
+        exhausted = rows.length <= page.limit;
+        const infos = await Promise.all(rows.map((r) => deps.locks.get(scope, r.target)));
+        for (const [i, info] of infos.entries()) {
+          if (locks.length === page.limit) {
+            exhausted = false;
+            break;
+          }
+          after = rows[i]!.target;
+          if (info) locks.push(lockMessage(info));
+        }
+      }
+      return { locks, nextPageToken: exhausted ? "" : pageToken(after) };
     },
 
     async breakLock(req, ctx) {

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { Code } from "@connectrpc/connect";
-import { create, fromJson, toJson } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Effect, Level, Outcome, PolicySchema, RoomRole, StringListSchema } from "../../gen/gatehouse/v1/common_pb.js";
@@ -58,7 +57,7 @@ describe("rule enforcement (one decision path)", () => {
     return { roomId, macroIds: Object.fromEntries(made.macros.map((m) => [m.name, m.macroId])) };
   }
 
-  const run = (roomId: string, macroId: string, ops: Op[]) => macros().runMacro({ roomId, macroId, input: fromJson(ValueSchema, { ops }) });
+  const run = (roomId: string, macroId: string, ops: Op[]) => macros().runMacro({ roomId, macroId, input: { ops } });
   const subjectsOf = (roomId: string, macroId: string) => [`user:${runner.id}`, "role:editor", `room:${roomId}`, `macro:${macroId}`];
 
   beforeAll(async () => {
@@ -82,12 +81,12 @@ describe("rule enforcement (one decision path)", () => {
       const macroId = macroIds["notes-writer"]!;
       const put: Op = { fn: "put", c: "notes", id: "n1" };
       const other: Op = { fn: "put", c: "drafts", id: "n1" };
-      expect(toJson(ValueSchema, (await run(roomId, macroId, [put, other])).output!)).toEqual(["allowed", "allowed"]);
+      expect((await run(roomId, macroId, [put, other])).output).toEqual(["allowed", "allowed"]);
 
       const deny = (await rules().createRule({ subject: `room:${roomId}`, action: "store.write", resource: "notes", effect: Effect.DENY })).rule!;
       const res = await run(roomId, macroId, [put, other, { fn: "get", c: "notes", id: "n1" }]);
       expect(res.outcome).toBe(Outcome.OK);
-      expect(toJson(ValueSchema, res.output!)).toEqual(["denied", "allowed", "allowed"]);
+      expect(res.output).toEqual(["denied", "allowed", "allowed"]);
       const dry = await rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "store.write", resource: "notes/n1", baselineAllowed: true });
       expect(dry).toMatchObject({ allowed: false, reason: "DENIED_BY_RULE", decidingRuleIds: [deny.ruleId] });
       expect((await rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "store.write", resource: "drafts/n1", baselineAllowed: true })).allowed).toBe(true);
@@ -112,7 +111,7 @@ describe("rule enforcement (one decision path)", () => {
         await a.policies.updateRoomPolicy({ roomId, policy: create(PolicySchema, { allowedHosts: create(StringListSchema, { values: ["*.example.com"] }) }) });
         const code = 'import { fetch } from "gatehouse:net";\nexport default async function (input) { try { const r = await fetch(input.url); return "status " + r.status; } catch (e) { return e.name; } }';
         const macroId = (await macros().updateMacros({ roomId, macros: [{ name: "fetcher", code }] })).macros[0]!.macroId;
-        const fetchOnce = async () => toJson(ValueSchema, (await macros().runMacro({ roomId, macroId, input: fromJson(ValueSchema, { url: `http://${host}/` }) })).output!);
+        const fetchOnce = async () => (await macros().runMacro({ roomId, macroId, input: { url: `http://${host}/` } })).output;
         const dry = () => rules().evaluateRules({ subjects: subjectsOf(roomId, macroId), action: "net.fetch", resource: host, baselineAllowed: false });
 
         expect(await fetchOnce()).toBe("HostDenied");
@@ -197,7 +196,7 @@ describe("rule enforcement (one decision path)", () => {
                   (await rules().evaluateRules({ subjects: who, action: actionOf[op.fn], resource: resourceOf(op), baselineAllowed: true })).allowed ? "allowed" : "denied",
                 ),
               );
-              expect(toJson(ValueSchema, res.output!), `${name} ${JSON.stringify({ specs, ops })}`).toEqual(expected);
+              expect(res.output, `${name} ${JSON.stringify({ specs, ops })}`).toEqual(expected);
             }
           } finally {
             for (const ruleId of created) await rules().deleteRule({ ruleId });

@@ -132,7 +132,7 @@ async function spawnReplica(name: string, env: Record<string, string>, startTime
       });
     });
     const baseUrl = `http://127.0.0.1:${port}`;
-    const client: Replica["client"] = (o = {}) => createGatehouseClient({ baseUrl, protocol: o.protocol ?? "grpc", token: o.token });
+    const client: Replica["client"] = (o = {}) => createGatehouseClient({ baseUrl, protocol: o.protocol ?? "grpc", token: o.token, retry: false });
     const healthz = async () => {
       try {
         const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });

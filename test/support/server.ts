@@ -58,7 +58,7 @@ export async function startTestServer(options: { env?: Record<string, string>; c
   );
   const gatehouse = await startGatehouse(config, { logger: options.logger ?? createLogger(config.logLevel) });
   const baseUrl = `http://127.0.0.1:${gatehouse.port}`;
-  const client: TestServer["client"] = (o = {}) => createGatehouseClient({ baseUrl, protocol: o.protocol ?? "grpc", token: o.token, headers: o.headers });
+  const client: TestServer["client"] = (o = {}) => createGatehouseClient({ baseUrl, protocol: o.protocol ?? "grpc", token: o.token, headers: o.headers, retry: false });
   return {
     gatehouse,
     baseUrl,

@@ -298,7 +298,7 @@ describe("sandbox workers dying and clients going away", () => {
     expect(performance.now() - started).toBeLessThan(1500);
     const after = await poolIdle();
     expect(after.killed).toBe(before.killed + 1);
-    const ok = await server.client({ token: editor.token }).macros.runMacro({ roomId, macroId: echo, input: { kind: { case: "stringValue", value: "after" } } });
+    const ok = await server.client({ token: editor.token }).macros.runMacro({ roomId, macroId: echo, input: "after" });
     expect(ok.outcome).toBe(Outcome.OK);
     expect(await auditCount(server.gatehouse.deps.db, "tenant_id = ? and action = 'macros.run' and resource = ? and details->>'outcome' = 'timeout'", [tenantId, `macro:${stuck}`])).toBe(1);
   });

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/locks.proto.
  */
 export const file_gatehouse_v1_locks: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvbG9ja3MucHJvdG8SDGdhdGVob3VzZS52MSK0AQoETG9jaxIOCgZ0YXJnZXQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb3duZXJfbmFtZRgDIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAQgASgEEi8KC2FjcXVpcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJzChJBY3F1aXJlTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAhIYCgt0dGxfc2Vjb25kcxgDIAEoDUgAiAEBQg4KDF90dGxfc2Vjb25kcyI3ChNBY3F1aXJlTG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJzChJSZWZyZXNoTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAhIYCgt0dGxfc2Vjb25kcxgDIAEoDUgAiAEBQg4KDF90dGxfc2Vjb25kcyI3ChNSZWZyZXNoTG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJJChJSZWxlYXNlTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAiIVChNSZWxlYXNlTG9ja1Jlc3BvbnNlIkUKDkdldExvY2tSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBnRhcmdldBgCIAEoCUIIukgFcgMYgAIiMwoPR2V0TG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJHChBCcmVha0xvY2tSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBnRhcmdldBgCIAEoCUIIukgFcgMYgAIiNQoRQnJlYWtMb2NrUmVzcG9uc2USIAoEbG9jaxgBIAEoCzISLmdhdGVob3VzZS52MS5Mb2NrMsgECgxMb2Nrc1NlcnZpY2USdAoLQWNxdWlyZUxvY2sSIC5nYXRlaG91c2UudjEuQWNxdWlyZUxvY2tSZXF1ZXN0GiEuZ2F0ZWhvdXNlLnYxLkFjcXVpcmVMb2NrUmVzcG9uc2UiIMrzGBwaC2xvY2tzLndyaXRlIAIoATABOgdyb29tX2lkEnQKC1JlZnJlc2hMb2NrEiAuZ2F0ZWhvdXNlLnYxLlJlZnJlc2hMb2NrUmVxdWVzdBohLmdhdGVob3VzZS52MS5SZWZyZXNoTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy53cml0ZSACKAEwAToHcm9vbV9pZBJ0CgtSZWxlYXNlTG9jaxIgLmdhdGVob3VzZS52MS5SZWxlYXNlTG9ja1JlcXVlc3QaIS5nYXRlaG91c2UudjEuUmVsZWFzZUxvY2tSZXNwb25zZSIgyvMYHBoLbG9ja3Mud3JpdGUgAigBMAE6B3Jvb21faWQSZgoHR2V0TG9jaxIcLmdhdGVob3VzZS52MS5HZXRMb2NrUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRMb2NrUmVzcG9uc2UiHpACAcrzGBcaCmxvY2tzLnJlYWQgAToHcm9vbV9pZBJuCglCcmVha0xvY2sSHi5nYXRlaG91c2UudjEuQnJlYWtMb2NrUmVxdWVzdBofLmdhdGVob3VzZS52MS5CcmVha0xvY2tSZXNwb25zZSIgyvMYHBoLbG9ja3MuYnJlYWsgAygBMAE6B3Jvb21faWRiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvbG9ja3MucHJvdG8SDGdhdGVob3VzZS52MSK0AQoETG9jaxIOCgZ0YXJnZXQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEgoKb3duZXJfbmFtZRgDIAEoCRIVCg1mZW5jaW5nX3Rva2VuGAQgASgEEi8KC2FjcXVpcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJzChJBY3F1aXJlTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAhIYCgt0dGxfc2Vjb25kcxgDIAEoDUgAiAEBQg4KDF90dGxfc2Vjb25kcyI3ChNBY3F1aXJlTG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJzChJSZWZyZXNoTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAhIYCgt0dGxfc2Vjb25kcxgDIAEoDUgAiAEBQg4KDF90dGxfc2Vjb25kcyI3ChNSZWZyZXNoTG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJJChJSZWxlYXNlTG9ja1JlcXVlc3QSGQoHcm9vbV9pZBgBIAEoCUIIukgFcgOwAQESGAoGdGFyZ2V0GAIgASgJQgi6SAVyAxiAAiIVChNSZWxlYXNlTG9ja1Jlc3BvbnNlIkUKDkdldExvY2tSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBnRhcmdldBgCIAEoCUIIukgFcgMYgAIiMwoPR2V0TG9ja1Jlc3BvbnNlEiAKBGxvY2sYASABKAsyEi5nYXRlaG91c2UudjEuTG9jayJnChBMaXN0TG9ja3NSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhoKCXBhZ2Vfc2l6ZRgCIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiACCJPChFMaXN0TG9ja3NSZXNwb25zZRIhCgVsb2NrcxgBIAMoCzISLmdhdGVob3VzZS52MS5Mb2NrEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChBCcmVha0xvY2tSZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBEhgKBnRhcmdldBgCIAEoCUIIukgFcgMYgAIiNQoRQnJlYWtMb2NrUmVzcG9uc2USIAoEbG9jaxgBIAEoCzISLmdhdGVob3VzZS52MS5Mb2NrMq0FCgxMb2Nrc1NlcnZpY2USdAoLQWNxdWlyZUxvY2sSIC5nYXRlaG91c2UudjEuQWNxdWlyZUxvY2tSZXF1ZXN0GiEuZ2F0ZWhvdXNlLnYxLkFjcXVpcmVMb2NrUmVzcG9uc2UiIMrzGBwaC2xvY2tzLndyaXRlIAIoATABOgdyb29tX2lkEnQKC1JlZnJlc2hMb2NrEiAuZ2F0ZWhvdXNlLnYxLlJlZnJlc2hMb2NrUmVxdWVzdBohLmdhdGVob3VzZS52MS5SZWZyZXNoTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy53cml0ZSACKAEwAToHcm9vbV9pZBJ0CgtSZWxlYXNlTG9jaxIgLmdhdGVob3VzZS52MS5SZWxlYXNlTG9ja1JlcXVlc3QaIS5nYXRlaG91c2UudjEuUmVsZWFzZUxvY2tSZXNwb25zZSIgyvMYHBoLbG9ja3Mud3JpdGUgAigBMAE6B3Jvb21faWQSZgoHR2V0TG9jaxIcLmdhdGVob3VzZS52MS5HZXRMb2NrUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRMb2NrUmVzcG9uc2UiHpACAcrzGBcaCmxvY2tzLnJlYWQgAToHcm9vbV9pZBJjCglMaXN0TG9ja3MSHi5nYXRlaG91c2UudjEuTGlzdExvY2tzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0TG9ja3NSZXNwb25zZSIVkAIByvMYDhoKbG9ja3MucmVhZCABEm4KCUJyZWFrTG9jaxIeLmdhdGVob3VzZS52MS5CcmVha0xvY2tSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkJyZWFrTG9ja1Jlc3BvbnNlIiDK8xgcGgtsb2Nrcy5icmVhayADKAEwAToHcm9vbV9pZGIGcHJvdG8z", [file_buf_validate_validate, file_gatehouse_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * Lock is an editing lease on a target, held by one user.
@@ -279,6 +279,71 @@ export const GetLockResponseSchema: GenMessage<GetLockResponse> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_locks, 8);
 
 /**
+ * ListLocksRequest is the request of ListLocks.
+ *
+ * @generated from message gatehouse.v1.ListLocksRequest
+ */
+export type ListLocksRequest = Message<"gatehouse.v1.ListLocksRequest"> & {
+  /**
+   * room_id is the id of the room whose locks to list.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * page_size is the maximum number of locks to return: 0 means 50, values
+   * above 1000 mean 1000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is the next_page_token of a previous call; empty for the first
+   * page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListLocksRequest.
+ * Use `create(ListLocksRequestSchema)` to create a new message.
+ */
+export const ListLocksRequestSchema: GenMessage<ListLocksRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_locks, 9);
+
+/**
+ * ListLocksResponse is the response of ListLocks.
+ *
+ * @generated from message gatehouse.v1.ListLocksResponse
+ */
+export type ListLocksResponse = Message<"gatehouse.v1.ListLocksResponse"> & {
+  /**
+   * locks are one page of the room's held locks, ordered by target.
+   *
+   * @generated from field: repeated gatehouse.v1.Lock locks = 1;
+   */
+  locks: Lock[];
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ListLocksResponse.
+ * Use `create(ListLocksResponseSchema)` to create a new message.
+ */
+export const ListLocksResponseSchema: GenMessage<ListLocksResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_locks, 10);
+
+/**
  * BreakLockRequest is the request of BreakLock.
  *
  * @generated from message gatehouse.v1.BreakLockRequest
@@ -304,7 +369,7 @@ export type BreakLockRequest = Message<"gatehouse.v1.BreakLockRequest"> & {
  * Use `create(BreakLockRequestSchema)` to create a new message.
  */
 export const BreakLockRequestSchema: GenMessage<BreakLockRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_locks, 9);
+  messageDesc(file_gatehouse_v1_locks, 11);
 
 /**
  * BreakLockResponse is the response of BreakLock.
@@ -325,7 +390,7 @@ export type BreakLockResponse = Message<"gatehouse.v1.BreakLockResponse"> & {
  * Use `create(BreakLockResponseSchema)` to create a new message.
  */
 export const BreakLockResponseSchema: GenMessage<BreakLockResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_locks, 10);
+  messageDesc(file_gatehouse_v1_locks, 12);
 
 /**
  * LocksService manages editing leases on a room's macros and repos.
@@ -405,6 +470,22 @@ export const LocksService: GenService<{
     methodKind: "unary";
     input: typeof GetLockRequestSchema;
     output: typeof GetLockResponseSchema;
+  },
+  /**
+   * ListLocks lists the held locks of a room, ordered by target: who holds
+   * what, with fencing tokens and expiries (the holder view). Leases that
+   * lapsed are not listed; a page may hold fewer than page_size locks.
+   *
+   * Errors: INVALID_ARGUMENT (malformed room_id, negative page_size, bad
+   * page_token); NOT_FOUND (no such room); PERMISSION_DENIED (missing
+   * `locks.read`, or ROOM_ROLE_REQUIRED: room VIEWER).
+   *
+   * @generated from rpc gatehouse.v1.LocksService.ListLocks
+   */
+  listLocks: {
+    methodKind: "unary";
+    input: typeof ListLocksRequestSchema;
+    output: typeof ListLocksResponseSchema;
   },
   /**
    * BreakLock frees a target whoever holds it. Breaking a free target

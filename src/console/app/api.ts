@@ -1,8 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
-import { ErrorDetailSchema, type ErrorDetail } from "../../../gen/gatehouse/v1/common_pb.js";
+import { Code, ConnectError, createGatehouseClient, errorDetailOf, type ErrorDetail, type GatehouseClient, type Interceptor } from "@gatehouse/client/web";
 import { csrfCookie, readCookie } from "../../auth/cookies.js";
-import { serviceClients, type GatehouseClient } from "../../client/service-clients.js";
 
 /** Api is the console's set of typed clients (the same shape as the service-to-service client). */
 export type Api = GatehouseClient;
@@ -30,12 +27,8 @@ export function createApi(options: { baseUrl?: string; onSessionLost?: () => voi
       throw err;
     }
   };
-  const transport = createConnectTransport({
-    baseUrl: options.baseUrl ?? location.origin,
-    interceptors: [csrf],
-    fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: "same-origin" }),
-  });
-  return serviceClients(transport);
+  // Retries off: a person is watching and retries by clicking again.
+  return createGatehouseClient({ baseUrl: options.baseUrl ?? location.origin, interceptors: [csrf], credentials: "same-origin", retry: false });
 }
 
 /** Failure is a failed call, decoded: its code name, our ErrorDetail (if any) and a readable message. */
@@ -50,7 +43,7 @@ export interface Failure {
 /** failureOf decodes any error thrown by a call. */
 export function failureOf(err: unknown): Failure {
   const e = ConnectError.from(err);
-  const detail = e.findDetails(ErrorDetailSchema)[0];
+  const detail = errorDetailOf(e);
   return {
     code: e.code,
     codeName: Code[e.code] ?? "Unknown",

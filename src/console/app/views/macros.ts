@@ -1,5 +1,5 @@
-import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { timestampDate, ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { Outcome } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { Lock } from "../../../../gen/gatehouse/v1/locks_pb.js";
@@ -222,7 +222,7 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
     }
     const version = macro.version;
     replace(runResult, h("p", { class: "muted loading" }, "Running…"));
-    void progress.run("Running macro", () => api.macros.runMacro({ roomId, macroId: macro.macroId, input: fromJson(ValueSchema, input) }), run).then(
+    void progress.run("Running macro", () => api.macros.runMacro({ roomId, macroId: macro.macroId, input }), run).then(
       (res) => {
         const ok = res.outcome === Outcome.OK;
         replace(
@@ -242,7 +242,7 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
           ),
           res.errorMessage ? notice("error", h("span", { id: "run-error" }, res.errorMessage)) : null,
           h("h4", {}, "Output"),
-          h("pre", { id: "run-output", class: "output" }, res.output ? JSON.stringify(toJson(ValueSchema, res.output), null, 2) : "(none)"),
+          h("pre", { id: "run-output", class: "output" }, res.output !== undefined ? JSON.stringify(res.output, null, 2) : "(none)"),
           h("h4", {}, `Logs (${res.logs.length})`),
           h("pre", { id: "run-logs", class: "output" }, res.logs.length > 0 ? res.logs.join("\n") : "(none)"),
         );
