@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { createUser, refused, type FixtureUser } from "../support/fixtures.js";
+import { newMacroTarget } from "../support/lock-targets.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const USER = 2;
@@ -49,15 +50,18 @@ describe("LocksService.ListLocks", () => {
   };
 
   it("lists the held locks of a room by target, in pages, without released, broken or lapsed ones, nor another room's", async () => {
-    const ids = Array.from({ length: 6 }, () => randomUUID()).sort();
-    const t = ids.map((id) => `macro/${id}`);
+    // AcquireLock takes only targets that exist in the room: six real macros, in target order.
+    const admin = server.client({ token: adminToken });
+    const t: string[] = [];
+    for (let i = 0; i < 6; i++) t.push(await newMacroTarget(admin, roomId));
+    t.sort();
     const a = server.client({ token: alice.token }).locks;
     const b = server.client({ token: bob.token }).locks;
     for (const target of [t[0]!, t[1]!, t[2]!]) await a.acquireLock({ roomId, target });
     await b.acquireLock({ roomId, target: t[3]! });
     await a.acquireLock({ roomId, target: t[4]!, ttlSeconds: 1 });
     await b.acquireLock({ roomId, target: t[5]! });
-    await a.acquireLock({ roomId: otherRoomId, target: `macro/${randomUUID()}` });
+    await a.acquireLock({ roomId: otherRoomId, target: await newMacroTarget(admin, otherRoomId) });
     await a.releaseLock({ roomId, target: t[1]! });
     await server.client({ token: adminToken }).locks.breakLock({ roomId, target: t[5]! });
     await new Promise((r) => setTimeout(r, 1500)); // t[4]'s one-second lease lapses

@@ -37,6 +37,7 @@ describe("ReposService with a room token", () => {
       const me = server.client({ token: owner.token });
       const roomId = (await me.rooms.createRoom({ name: `token-sync-${randomUUID().slice(0, 8)}` })).room!.roomId;
       await me.rooms.addRoomMember({ roomId, userId: alice.id, role: RoomRole.EDITOR });
+      await me.policies.updateRoomPolicy({ roomId, policy: create(PolicySchema, { allowRoomTokens: true }) }); // rooms opt in to tokens
       const remote = await git.createRepo(`t-${randomUUID().slice(0, 8)}`);
       const commit = await remote.commit({ "macros/sum.js": ok(1), "macros/reports/daily.js": ok(2) });
       const { editorToken } = await me.rooms.getRoomToken({ roomId });
