@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -220,10 +221,20 @@ describe("reset-password against GATEHOUSE_DATABASE_URL", { timeout: 240_000 }, 
       expect(run.stdout()).not.toContain("a-new-admin-password-2");
       expect(run.stdout()).toMatch(/1 session\(s\) ended/);
 
+      // The CLI's `gatehouse admin reset-password` runs the same recovery.
+      const cli = spawnSync(process.execPath, ["bin/gatehouse.js", "admin", "reset-password", "admin", "--password-stdin"], {
+        env: { ...process.env, ...env },
+        input: "a-cli-admin-password-3\n",
+        encoding: "utf8",
+      });
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(cli.stdout + cli.stderr).not.toContain("a-cli-admin-password-3");
+
       const again = await startTestServer({ db, redis: false });
       try {
         await expect(again.login("admin", "test-admin-password-1")).rejects.toThrow();
-        expect(await again.login("admin", "a-new-admin-password-2")).not.toBe("");
+        await expect(again.login("admin", "a-new-admin-password-2")).rejects.toThrow();
+        expect(await again.login("admin", "a-cli-admin-password-3")).not.toBe("");
         await expect(again.client({ token: oldToken }).auth.whoAmI({})).rejects.toThrow();
       } finally {
         await again.close();
