@@ -55,7 +55,8 @@ describe("pool: a worker that dies", () => {
       request(
         `import { put } from "gatehouse:store"; import { log } from "gatehouse:log";
 export default async function () { const s = "x".repeat(999000); for (let i = 0; i < 15; i++) put("c", "i", s + i); for (let i = 0; ; i++) log(s + i); }`,
-        { limits: { maxOutputBytes: 16 * 1024 * 1024, memoryLimitBytes: 64 * 1024 * 1024 }, hostCall: () => new Promise(() => {}) },
+        // A generous deadline: this test is about the worker dying of memory, and a busy machine must not turn it into a timeout.
+        { limits: { maxOutputBytes: 16 * 1024 * 1024, memoryLimitBytes: 64 * 1024 * 1024, timeoutMs: 15_000 }, hostCall: () => new Promise(() => {}) },
       ),
     );
     expect(result).toMatchObject({ outcome: "memory_limit", errorMessage: expect.stringMatching(/worker ran out of memory/) });
