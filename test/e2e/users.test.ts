@@ -279,7 +279,7 @@ describe("UsersService", () => {
       const [event] = await auditEvents(server, root, { action: "users.reset_password", actorId: admin.id });
       expect(event).toMatchObject({ resource: `user:${target.id}` });
       expect(JSON.stringify(event!.details)).not.toContain("reset-long-password");
-      const rows = (await server.gatehouse.deps.db.asSystem((em) => em.execute("select details::text as d from audit_events where action = 'users.reset_password'"))) as Array<{ d: string }>;
+      const rows = (await server.gatehouse.deps.db.asSystem((em) => em.execute("select a::text as d from audit_events a where a.action = 'users.reset_password'"))) as Array<{ d: string }>;
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.every((r) => !r.d.includes("reset-long-password"))).toBe(true);
     });
