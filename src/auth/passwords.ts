@@ -28,9 +28,15 @@ export async function burnPasswordCheck(password: string): Promise<void> {
   await verifyPassword(await dummy, password);
 }
 
+/** minPasswordLength is the fewest characters a new password may have. */
+export const minPasswordLength = 10;
+
+/** maxPasswordLength is the most characters a new password may have (the proto's max_len too). */
+export const maxPasswordLength = 1024;
+
 /** passwordProblem answers why a new password is refused, or undefined. */
 export function passwordProblem(password: string): string | undefined {
-  if (password.length < 10) return "must be at least 10 characters";
-  if (password.length > 1024) return "must be at most 1024 characters";
+  if (password.length < minPasswordLength) return `must be at least ${minPasswordLength} characters`;
+  if (password.length > maxPasswordLength) return `must be at most ${maxPasswordLength} characters`;
   return undefined;
 }

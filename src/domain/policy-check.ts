@@ -69,7 +69,10 @@ export interface PolicyProblem {
 /** maxPolicyListLength bounds `allowed_hosts` and `allowed_imports`. */
 export const maxPolicyListLength = 256;
 
-const maxUint32 = 0xffffffff;
+/** maxPolicyNumber is the largest value of a numeric policy field (uint32). */
+export const maxPolicyNumber = 0xffffffff;
+
+const maxUint32 = maxPolicyNumber;
 
 /**
  * positiveFields are the limits a run can't have at 0 (no time, no memory,

@@ -11,6 +11,7 @@ import { printable } from "../auth/login-audit.js";
 import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
 import { userMessage, userRows } from "./user-view.js";
 import { recordAuditIn } from "../audit/record.js";
+import { serverInfo } from "./server-info.js";
 
 /** controlCharacter finds characters no tenant or username holds (and PostgreSQL text cannot hold NUL). */
 const controlCharacter = /[\u0000-\u001f\u007f]/;
@@ -133,6 +134,10 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
         permissions: [...principal.permissions].sort(),
         sessionExpiresAt: principal.sessionExpiresAt ? timestampFromDate(principal.sessionExpiresAt) : undefined,
       };
+    },
+
+    getServerInfo() {
+      return serverInfo(deps.config);
     },
 
     async getJwks() {

@@ -11,8 +11,11 @@ import { heldLocks, lockTargetExists, recordLeaseExpiry, serializeLockQuota, typ
 import type { StoreEntityManager } from "../store/orm.js";
 import { actorUuid, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, transactionOf } from "./support.js";
 
-const maxTtlSeconds = 1800;
-const defaultTtlSeconds = 900;
+/** maxTtlSeconds is the longest lock lease (the shortest is config.lockMinTtlSeconds). */
+export const maxTtlSeconds = 1800;
+
+/** defaultTtlSeconds is the lease of an AcquireLock or RefreshLock that leaves ttl_seconds unset. */
+export const defaultTtlSeconds = 900;
 
 function lockMessage(info: LockInfo): Lock {
   return create(LockSchema, {

@@ -2,8 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
+import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { RoomMemberSchema, RoomSchema, RoomsService, type Room, type RoomMember } from "../../gen/gatehouse/v1/rooms_pb.js";
+import type { Principal } from "../context.js";
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import { publishRoomChange } from "../rooms/room-access.js";
@@ -17,6 +18,11 @@ interface RoomRow {
   created_at: Date;
 }
 
+/** MyRoomRow is a room with the caller's membership role. */
+interface MyRoomRow extends RoomRow {
+  my_role: number | null;
+}
+
 interface MemberRow {
   user_id: string;
   username: string;
@@ -25,9 +31,25 @@ interface MemberRow {
 
 const roomColumns = "id, tenant_id, name, created_at";
 
-function roomMessage(row: RoomRow): Room {
-  return create(RoomSchema, { roomId: row.id, tenantId: row.tenant_id, name: row.name, createdAt: timestampFromDate(new Date(row.created_at)) });
+function roomMessage(row: RoomRow, myRole: RoomRole): Room {
+  return create(RoomSchema, { roomId: row.id, tenantId: row.tenant_id, name: row.name, createdAt: timestampFromDate(new Date(row.created_at)), myRole });
 }
+
+/**
+ * myRoleOf is the caller's role in a room of their tenant, as RoomAccess
+ * answers it (room-access.ts): a room token's role in its one room, ADMIN for
+ * a tenant ADMIN or above, else the membership's role (`memberRole`, null
+ * when no member); UNSPECIFIED when none.
+ */
+function myRoleOf(principal: Principal, roomId: string, memberRole: number | null): RoomRole {
+  if (principal.roomToken) return principal.roomToken.roomId === roomId ? (principal.roomToken.role as RoomRole) : RoomRole.UNSPECIFIED;
+  if (actorUuid(principal) === null) return RoomRole.UNSPECIFIED;
+  if (principal.level >= Level.ADMIN) return RoomRole.ADMIN;
+  return (memberRole ?? RoomRole.UNSPECIFIED) as RoomRole;
+}
+
+/** roomColumnsWithMyRole selects a room (alias r) and the caller's membership role (`my_role`, null when none); its one parameter is the caller's user id. */
+const roomColumnsWithMyRole = "r.id, r.tenant_id, r.name, r.created_at, (select m.role from room_members m where m.room_id = r.id and m.user_id::text = ?) as my_role";
 
 function memberMessage(row: MemberRow): RoomMember {
   return create(RoomMemberSchema, { userId: row.user_id, username: row.username, role: row.role });
@@ -93,26 +115,33 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
       note.resource = `room:${row!.id}`;
       note.roomId = row!.id;
       note.details = { name };
-      return { room: roomMessage(row!) };
+      return { room: roomMessage(row!, myRoleOf(principal, row!.id, actorUuid(principal) === null ? null : RoomRole.ADMIN)) };
     },
 
     async getRoom(req, ctx) {
+      const principal = principalOf(ctx);
       const id = req.roomId.toLowerCase();
-      const rows = await inCallerTenant(ctx, deps, async (em) => (await em.execute(`select ${roomColumns} from rooms where id = ?`, [id])) as RoomRow[]);
+      const rows = await inCallerTenant(ctx, deps, async (em) =>
+        (await em.execute(`select ${roomColumnsWithMyRole} from rooms r where r.id = ?`, [principal.userId, id])) as MyRoomRow[],
+      );
       if (!rows[0]) throw notFound("room");
-      return { room: roomMessage(rows[0]) };
+      return { room: roomMessage(rows[0], myRoleOf(principal, id, rows[0].my_role)) };
     },
 
     async listRooms(req, ctx) {
+      const principal = principalOf(ctx);
       const { limit, after } = pageOf(req);
       const rows = await inCallerTenant(ctx, deps, async (em) =>
         (await em.execute(
-          `select ${roomColumns} from rooms ${after === undefined ? "" : "where name > ?"} order by name limit ?`,
-          after === undefined ? [limit + 1] : [after, limit + 1],
-        )) as RoomRow[],
+          `select ${roomColumnsWithMyRole} from rooms r ${after === undefined ? "" : "where r.name > ?"} order by r.name limit ?`,
+          after === undefined ? [principal.userId, limit + 1] : [principal.userId, after, limit + 1],
+        )) as MyRoomRow[],
       );
       const page = rows.slice(0, limit);
-      return { rooms: page.map(roomMessage), nextPageToken: rows.length > limit ? pageToken(page[page.length - 1]!.name) : "" };
+      return {
+        rooms: page.map((row) => roomMessage(row, myRoleOf(principal, row.id, row.my_role))),
+        nextPageToken: rows.length > limit ? pageToken(page[page.length - 1]!.name) : "",
+      };
     },
 
     async deleteRoom(req, ctx) {

@@ -74,13 +74,19 @@ export interface PageRequest {
   pageToken: string;
 }
 
+/** defaultPageSize is the page a List method returns for page_size 0. */
+export const defaultPageSize = 50;
+
+/** maxPageSize is the largest page a List method returns. */
+export const maxPageSize = 1000;
+
 /**
  * pageOf validates page_size (0 → 50, max 1000, negative refused) and decodes
  * page_token, an opaque base64url offset-free cursor of our own.
  */
 export function pageOf(req: PageRequest): { limit: number; after: string | undefined } {
   if (!Number.isInteger(req.pageSize) || req.pageSize < 0) throw invalidArgument("page_size", "must be 0 or more", String(req.pageSize));
-  const limit = req.pageSize === 0 ? 50 : Math.min(req.pageSize, 1000);
+  const limit = req.pageSize === 0 ? defaultPageSize : Math.min(req.pageSize, maxPageSize);
   if (req.pageToken === "") return { limit, after: undefined };
   let after: string;
   try {

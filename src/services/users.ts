@@ -360,6 +360,31 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       return { wasLocked };
     },
 
+    async resetUserPassword(req, ctx) {
+      const principal = principalOf(ctx);
+      const note = auditNoteOf(ctx);
+      note.action = "users.reset_password";
+      const id = req.userId.toLowerCase();
+      note.resource = `user:${id}`;
+      // Not oneself, SUPERGOD included: ChangePassword, which asks for the old password, is for that.
+      refuseSelf(principal, id, "reset the password of");
+      const problem = passwordProblem(req.newPassword);
+      if (problem) throw invalidArgument("new_password", problem);
+      const tx = transactionOf(ctx);
+      const caller = await callerNow(tx, principal);
+      const target = await lockUser(tx, id);
+      requireOutranks(caller, target.level);
+      await tx.execute("update users set password_hash = ?, updated_at = now() where id = ?", [await hashPassword(req.newPassword), id]);
+      // Every session of the user ends at once, on every replica once committed.
+      const revoked = (await tx.execute(
+        "update sessions set revoked_at = now(), revoked_reason = 'password reset' where user_id = ? and revoked_at is null returning id",
+        [id],
+      )) as unknown[];
+      afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
+      note.details = { level: Level[target.level], sessionsRevoked: revoked.length };
+      return { sessionsRevoked: revoked.length };
+    },
+
     async changePassword(req, ctx) {
       const principal = principalOf(ctx);
       const note = auditNoteOf(ctx);

@@ -78,6 +78,49 @@ describe("RoomsService", () => {
     });
   });
 
+  describe("my_role", () => {
+    it("answers the caller's own room role on GetRoom: member role, ADMIN for a tenant admin", async () => {
+      const room = await newRoom(owner.token);
+      await rooms(owner.token).addRoomMember({ roomId: room.roomId, userId: editor.id, role: RoomRole.EDITOR });
+      await rooms(owner.token).addRoomMember({ roomId: room.roomId, userId: viewer.id, role: RoomRole.VIEWER });
+      expect((await rooms(owner.token).getRoom({ roomId: room.roomId })).room?.myRole).toBe(RoomRole.ADMIN);
+      expect((await rooms(editor.token).getRoom({ roomId: room.roomId })).room?.myRole).toBe(RoomRole.EDITOR);
+      expect((await rooms(viewer.token).getRoom({ roomId: room.roomId })).room?.myRole).toBe(RoomRole.VIEWER);
+      expect((await rooms(tenantAdmin.token).getRoom({ roomId: room.roomId })).room?.myRole).toBe(RoomRole.ADMIN);
+    });
+
+    it("answers ADMIN on the room CreateRoom made", async () => {
+      expect((await newRoom(owner.token)).myRole).toBe(RoomRole.ADMIN);
+    });
+
+    it("answers each room's own role on ListRooms, UNSPECIFIED where the caller is no member, and follows a role change", async () => {
+      const prefix = `myrole-${Math.random().toString(36).slice(2, 7)}`;
+      const asEditor = await newRoom(owner.token, `${prefix}-a`);
+      const asViewer = await newRoom(owner.token, `${prefix}-b`);
+      const none = await newRoom(owner.token, `${prefix}-c`);
+      await rooms(owner.token).addRoomMember({ roomId: asEditor.roomId, userId: viewer.id, role: RoomRole.EDITOR });
+      await rooms(owner.token).addRoomMember({ roomId: asViewer.roomId, userId: viewer.id, role: RoomRole.VIEWER });
+      const rolesOf = async (token: string) => {
+        const listed = (await rooms(token).listRooms({ pageSize: 1000 })).rooms;
+        return Object.fromEntries(listed.filter((r) => r.name.startsWith(prefix)).map((r) => [r.name, r.myRole]));
+      };
+      expect(await rolesOf(viewer.token)).toEqual({
+        [`${prefix}-a`]: RoomRole.EDITOR,
+        [`${prefix}-b`]: RoomRole.VIEWER,
+        [`${prefix}-c`]: RoomRole.UNSPECIFIED,
+      });
+      expect(await rolesOf(owner.token)).toEqual({ [`${prefix}-a`]: RoomRole.ADMIN, [`${prefix}-b`]: RoomRole.ADMIN, [`${prefix}-c`]: RoomRole.ADMIN });
+      expect(Object.values(await rolesOf(tenantAdmin.token))).toEqual([RoomRole.ADMIN, RoomRole.ADMIN, RoomRole.ADMIN]);
+      await rooms(owner.token).addRoomMember({ roomId: none.roomId, userId: viewer.id, role: RoomRole.VIEWER });
+      await rooms(owner.token).removeRoomMember({ roomId: asEditor.roomId, userId: viewer.id });
+      expect(await rolesOf(viewer.token)).toEqual({
+        [`${prefix}-a`]: RoomRole.UNSPECIFIED,
+        [`${prefix}-b`]: RoomRole.VIEWER,
+        [`${prefix}-c`]: RoomRole.VIEWER,
+      });
+    });
+  });
+
   describe("ListRooms", () => {
     it("lists the tenant's rooms by name, a page at a time", async () => {
       await newRoom(owner.token, "list-a");
@@ -199,7 +242,8 @@ describe("RoomsService", () => {
 
     it("lets the editor token act as room EDITOR of its room, with the built-in editor role's permissions", async () => {
       const client = withToken(open.editorToken);
-      expect((await client.rooms.getRoom({ roomId: open.roomId })).room?.name).toBe("token-open");
+      expect((await client.rooms.getRoom({ roomId: open.roomId })).room).toMatchObject({ name: "token-open", myRole: RoomRole.EDITOR });
+      expect((await withToken("0").rooms.getRoom({ roomId: open.roomId })).room?.myRole).toBe(RoomRole.VIEWER);
       // An EDITOR-only method with an editor-role permission (macros.write).
       const made = await client.macros.updateMacros({ roomId: open.roomId, macros: [{ name: "by-token", code: "export default function () { return 1; }" }] });
       expect(made.macros[0]?.name).toBe("by-token");

@@ -75,6 +75,7 @@ describe("levels bound who may change whom", () => {
       "UsersService.DeleteUser": () => users.deleteUser({ userId: targetId }),
       "UsersService.SetUserRoles": () => users.setUserRoles({ userId: targetId, roleIds: [] }),
       "UsersService.UnlockUser": () => users.unlockUser({ userId: targetId }),
+      "UsersService.ResetUserPassword": () => users.resetUserPassword({ userId: targetId, newPassword: "reset-long-password" }),
       "PoliciesService.UpdateUserPolicy": () => policies.updateUserPolicy({ userId: targetId, policy: create(PolicySchema, { timeoutMs: 100 }) }),
       "PoliciesService.DeleteUserPolicy": () => policies.deleteUserPolicy({ userId: targetId }),
     };
@@ -106,7 +107,7 @@ describe("levels bound who may change whom", () => {
 
     const denied = (await auditEvents(server, root, { actorId: admin.id })).filter((e) => e.outcome === AuditOutcome.DENIED && e.resource === `user:${god.id}`);
     expect(new Set(denied.map((e) => e.action))).toEqual(
-      new Set(["users.update", "users.delete", "users.set_roles", "users.unlock", "policies.update_user", "policies.delete_user"]),
+      new Set(["users.update", "users.delete", "users.set_roles", "users.unlock", "users.reset_password", "policies.update_user", "policies.delete_user"]),
     );
     expect(denied.every((e) => e.reason === "LEVEL_TOO_LOW")).toBe(true);
   });

@@ -264,6 +264,59 @@ describe("UsersService", () => {
     });
   });
 
+  describe("ResetUserPassword", () => {
+    it("sets a new password for a user below the caller and ends every session of theirs; audited without the password", async () => {
+      const target = await createUser(server, root, { level: Level.USER, roles: ["viewer"], prefix: "reset" });
+      const second = await server.login(target.username, target.password);
+      const res = await users(admin.token).resetUserPassword({ userId: target.id, newPassword: "reset-long-password" });
+      expect(res.sessionsRevoked).toBeGreaterThanOrEqual(2);
+      for (const token of [target.token, second]) await expectFailure(server.client({ token }).auth.whoAmI({}), Code.Unauthenticated);
+      await expectFailure(server.login(target.username, target.password), Code.Unauthenticated);
+      const fresh = await server.login(target.username, "reset-long-password");
+      expect((await server.client({ token: fresh }).auth.whoAmI({})).user?.userId).toBe(target.id);
+      // The caller's own session goes on.
+      expect((await server.client({ token: admin.token }).auth.whoAmI({})).user?.userId).toBe(admin.id);
+      const [event] = await auditEvents(server, root, { action: "users.reset_password", actorId: admin.id });
+      expect(event).toMatchObject({ resource: `user:${target.id}` });
+      expect(JSON.stringify(event!.details)).not.toContain("reset-long-password");
+      const rows = (await server.gatehouse.deps.db.asSystem((em) => em.execute("select a::text as d from audit_events a where a.action = 'users.reset_password'"))) as Array<{ d: string }>;
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => !r.d.includes("reset-long-password"))).toBe(true);
+    });
+
+    it("refuses a weak or overlong password with INVALID_ARGUMENT naming new_password, and changes nothing", async () => {
+      const target = await createUser(server, root, { level: Level.USER, prefix: "reset-weak" });
+      for (const newPassword of ["short", "x".repeat(1025)]) {
+        const failure = await expectFailure(users(admin.token).resetUserPassword({ userId: target.id, newPassword }), Code.InvalidArgument, "INVALID_ARGUMENT");
+        expect(failure.detail?.field).toBe("new_password");
+      }
+      expect((await server.client({ token: target.token }).auth.whoAmI({})).user?.userId).toBe(target.id);
+      await server.login(target.username, target.password);
+    });
+
+    it("refuses a peer, a superior and oneself (LEVEL_TOO_LOW) but lets SUPERGOD reset anyone else's", async () => {
+      for (const userId of [peer.id, admin.id, rootId]) {
+        const failure = await expectFailure(users(admin.token).resetUserPassword({ userId, newPassword: "reset-long-password" }), Code.PermissionDenied, "LEVEL_TOO_LOW");
+        expect(failure.detail?.field).toBe("user_id");
+      }
+      await expectFailure(users(root).resetUserPassword({ userId: rootId, newPassword: "reset-long-password" }), Code.PermissionDenied, "LEVEL_TOO_LOW");
+      await server.login(peer.username, peer.password);
+      await expectDeniedInAudit(server, root, admin.id, "users.reset_password", "LEVEL_TOO_LOW");
+      const god = await createUser(server, root, { level: Level.GOD, prefix: "reset-god" });
+      await users(root).resetUserPassword({ userId: god.id, newPassword: "god-long-password" });
+      await server.login(god.username, "god-long-password");
+    });
+
+    it("needs users.write, answers NOT_FOUND for an unknown user and INVALID_ARGUMENT for a malformed id", async () => {
+      const failure = await expectFailure(users(plain.token).resetUserPassword({ userId: admin.id, newPassword: "reset-long-password" }), Code.PermissionDenied, "PERMISSION_DENIED");
+      expect(failure.detail?.permission).toBe("users.write");
+      await expectFailure(users(admin.token).resetUserPassword({ userId: missingId, newPassword: "reset-long-password" }), Code.NotFound);
+      const malformed = await expectFailure(users(admin.token).resetUserPassword({ userId: "someone", newPassword: "reset-long-password" }), Code.InvalidArgument);
+      expect(malformed.detail?.field).toBe("user_id");
+      await server.login(admin.username, admin.password);
+    });
+  });
+
   describe("CheckPermission", () => {
     it("answers the caller's own checks over the Connect protocol, with reasons", async () => {
       const client = server.client({ token: plain.token, protocol: "connect" }).users;
@@ -350,6 +403,7 @@ describe("UsersService", () => {
         DeleteUser: { permission: "users.write", mutates: true },
         SetUserRoles: { permission: "users.write", mutates: true },
         ChangePassword: { permission: "", mutates: true },
+        ResetUserPassword: { permission: "users.write", mutates: true },
         UnlockUser: { permission: "users.write", mutates: true },
         CheckPermission: { permission: "" },
         CheckPermissions: { permission: "" },

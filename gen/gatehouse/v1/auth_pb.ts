@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/auth.proto.
  */
 export const file_gatehouse_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChdnYXRlaG91c2UvdjEvYXV0aC5wcm90bxIMZ2F0ZWhvdXNlLnYxIkwKDExvZ2luUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSGgoIcGFzc3dvcmQYAyABKAlCCLpIBXIDGIAIItoBCg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHVzZXIYBCABKAsyEi5nYXRlaG91c2UudjEuVXNlchISCgpjc3JmX3Rva2VuGAUgASgJEjYKEnNlc3Npb25fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoOUmVmcmVzaFJlcXVlc3QSHwoNcmVmcmVzaF90b2tlbhgBIAEoCUIIukgFcgMYgCAibgoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiDwoNV2hvQW1JUmVxdWVzdCLFAQoOV2hvQW1JUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyEhEKCXRlbmFudF9pZBgCIAEoCRIiCgVsZXZlbBgDIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBINCgVyb2xlcxgEIAMoCRITCgtwZXJtaXNzaW9ucxgFIAMoCRI2ChJzZXNzaW9uX2V4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhAKDkdldEp3a3NSZXF1ZXN0IjIKD0dldEp3a3NSZXNwb25zZRIfCgRrZXlzGAEgAygLMhEuZ2F0ZWhvdXNlLnYxLkp3ayJRCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgsKA2tpZBgEIAEoCRILCgNhbGcYBSABKAkSCwoDdXNlGAYgASgJMp0DCgtBdXRoU2VydmljZRJMCgVMb2dpbhIaLmdhdGVob3VzZS52MS5Mb2dpblJlcXVlc3QaGy5nYXRlaG91c2UudjEuTG9naW5SZXNwb25zZSIKyvMYBggBKAEwARJQCgdSZWZyZXNoEhwuZ2F0ZWhvdXNlLnYxLlJlZnJlc2hSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLlJlZnJlc2hSZXNwb25zZSIIyvMYBAgBMAESTQoGTG9nb3V0EhsuZ2F0ZWhvdXNlLnYxLkxvZ291dFJlcXVlc3QaHC5nYXRlaG91c2UudjEuTG9nb3V0UmVzcG9uc2UiCMrzGAQoATABEkwKBldob0FtSRIbLmdhdGVob3VzZS52MS5XaG9BbUlSZXF1ZXN0GhwuZ2F0ZWhvdXNlLnYxLldob0FtSVJlc3BvbnNlIgeQAgHK8xgAElEKB0dldEp3a3MSHC5nYXRlaG91c2UudjEuR2V0Sndrc1JlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0Sndrc1Jlc3BvbnNlIgmQAgHK8xgCCAFiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_gatehouse_v1_users, file_google_protobuf_timestamp]);
+  fileDesc("ChdnYXRlaG91c2UvdjEvYXV0aC5wcm90bxIMZ2F0ZWhvdXNlLnYxIkwKDExvZ2luUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSGgoIcGFzc3dvcmQYAyABKAlCCLpIBXIDGIAIItoBCg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHVzZXIYBCABKAsyEi5nYXRlaG91c2UudjEuVXNlchISCgpjc3JmX3Rva2VuGAUgASgJEjYKEnNlc3Npb25fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoOUmVmcmVzaFJlcXVlc3QSHwoNcmVmcmVzaF90b2tlbhgBIAEoCUIIukgFcgMYgCAibgoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiDwoNV2hvQW1JUmVxdWVzdCLFAQoOV2hvQW1JUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyEhEKCXRlbmFudF9pZBgCIAEoCRIiCgVsZXZlbBgDIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBINCgVyb2xlcxgEIAMoCRITCgtwZXJtaXNzaW9ucxgFIAMoCRI2ChJzZXNzaW9uX2V4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IpsCChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USMQoKbG9ja19sZWFzZRgBIAEoCzIdLmdhdGVob3VzZS52MS5Mb2NrTGVhc2VMaW1pdHMSNgoNcG9saWN5X2ZpZWxkcxgCIAMoCzIfLmdhdGVob3VzZS52MS5Qb2xpY3lGaWVsZEJvdW5kcxIdChVwb2xpY3lfbGlzdF9tYXhfaXRlbXMYAyABKAUSFgoOcG9saWN5X2ltcG9ydHMYBCADKAkSLgoIcGFzc3dvcmQYBSABKAsyHC5nYXRlaG91c2UudjEuUGFzc3dvcmRQb2xpY3kSFQoNcGFnZV9zaXplX21heBgGIAEoBRIZChFwYWdlX3NpemVfZGVmYXVsdBgHIAEoBSJgCg9Mb2NrTGVhc2VMaW1pdHMSFwoPbWluX3R0bF9zZWNvbmRzGAEgASgFEhcKD21heF90dGxfc2Vjb25kcxgCIAEoBRIbChNkZWZhdWx0X3R0bF9zZWNvbmRzGAMgASgFIlMKEVBvbGljeUZpZWxkQm91bmRzEg0KBWZpZWxkGAEgASgJEgsKA21pbhgCIAEoBBILCgNtYXgYAyABKAQSFQoNZGVmYXVsdF92YWx1ZRgEIAEoBCI4Cg5QYXNzd29yZFBvbGljeRISCgptaW5fbGVuZ3RoGAEgASgFEhIKCm1heF9sZW5ndGgYAiABKAUiEAoOR2V0Sndrc1JlcXVlc3QiMgoPR2V0Sndrc1Jlc3BvbnNlEh8KBGtleXMYASADKAsyES5nYXRlaG91c2UudjEuSndrIlEKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCwoDa2lkGAQgASgJEgsKA2FsZxgFIAEoCRILCgN1c2UYBiABKAkygAQKC0F1dGhTZXJ2aWNlEkwKBUxvZ2luEhouZ2F0ZWhvdXNlLnYxLkxvZ2luUmVxdWVzdBobLmdhdGVob3VzZS52MS5Mb2dpblJlc3BvbnNlIgrK8xgGCAEoATABElAKB1JlZnJlc2gSHC5nYXRlaG91c2UudjEuUmVmcmVzaFJlcXVlc3QaHS5nYXRlaG91c2UudjEuUmVmcmVzaFJlc3BvbnNlIgjK8xgECAEwARJNCgZMb2dvdXQSGy5nYXRlaG91c2UudjEuTG9nb3V0UmVxdWVzdBocLmdhdGVob3VzZS52MS5Mb2dvdXRSZXNwb25zZSIIyvMYBCgBMAESTAoGV2hvQW1JEhsuZ2F0ZWhvdXNlLnYxLldob0FtSVJlcXVlc3QaHC5nYXRlaG91c2UudjEuV2hvQW1JUmVzcG9uc2UiB5ACAcrzGAASYQoNR2V0U2VydmVySW5mbxIiLmdhdGVob3VzZS52MS5HZXRTZXJ2ZXJJbmZvUmVxdWVzdBojLmdhdGVob3VzZS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2UiB5ACAcrzGAASUQoHR2V0SndrcxIcLmdhdGVob3VzZS52MS5HZXRKd2tzUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRKd2tzUmVzcG9uc2UiCZACAcrzGAIIAWIGcHJvdG8z", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_gatehouse_v1_users, file_google_protobuf_timestamp]);
 
 /**
  * LoginRequest is the request of Login.
@@ -277,6 +277,199 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_auth, 7);
 
 /**
+ * GetServerInfoRequest is the request of GetServerInfo; it is empty.
+ *
+ * @generated from message gatehouse.v1.GetServerInfoRequest
+ */
+export type GetServerInfoRequest = Message<"gatehouse.v1.GetServerInfoRequest"> & {
+};
+
+/**
+ * Describes the message gatehouse.v1.GetServerInfoRequest.
+ * Use `create(GetServerInfoRequestSchema)` to create a new message.
+ */
+export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_auth, 8);
+
+/**
+ * GetServerInfoResponse is the response of GetServerInfo.
+ *
+ * @generated from message gatehouse.v1.GetServerInfoResponse
+ */
+export type GetServerInfoResponse = Message<"gatehouse.v1.GetServerInfoResponse"> & {
+  /**
+   * lock_lease is the range of a lock's lease (AcquireLock, RefreshLock
+   * `ttl_seconds`).
+   *
+   * @generated from field: gatehouse.v1.LockLeaseLimits lock_lease = 1;
+   */
+  lockLease?: LockLeaseLimits | undefined;
+
+  /**
+   * policy_fields are the bounds of each numeric policy field, in the order
+   * of the Policy message. A value outside them is refused with
+   * INVALID_ARGUMENT naming the field, on every layer and in
+   * `override_ceiling`.
+   *
+   * @generated from field: repeated gatehouse.v1.PolicyFieldBounds policy_fields = 2;
+   */
+  policyFields: PolicyFieldBounds[];
+
+  /**
+   * policy_list_max_items is the most entries `allowed_hosts` and
+   * `allowed_imports` may hold.
+   *
+   * @generated from field: int32 policy_list_max_items = 3;
+   */
+  policyListMaxItems: number;
+
+  /**
+   * policy_imports are the host modules `allowed_imports` may name.
+   *
+   * @generated from field: repeated string policy_imports = 4;
+   */
+  policyImports: string[];
+
+  /**
+   * password is the password policy of CreateUser, ChangePassword and
+   * ResetUserPassword.
+   *
+   * @generated from field: gatehouse.v1.PasswordPolicy password = 5;
+   */
+  password?: PasswordPolicy | undefined;
+
+  /**
+   * page_size_max is the largest page a List method returns; a larger
+   * `page_size` means this.
+   *
+   * @generated from field: int32 page_size_max = 6;
+   */
+  pageSizeMax: number;
+
+  /**
+   * page_size_default is the page a List method returns for `page_size` 0.
+   *
+   * @generated from field: int32 page_size_default = 7;
+   */
+  pageSizeDefault: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.GetServerInfoResponse.
+ * Use `create(GetServerInfoResponseSchema)` to create a new message.
+ */
+export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_auth, 9);
+
+/**
+ * LockLeaseLimits is the range of a lock's lease, in seconds.
+ *
+ * @generated from message gatehouse.v1.LockLeaseLimits
+ */
+export type LockLeaseLimits = Message<"gatehouse.v1.LockLeaseLimits"> & {
+  /**
+   * min_ttl_seconds is the shortest lease (GATEHOUSE_LOCK_MIN_TTL_SECONDS).
+   *
+   * @generated from field: int32 min_ttl_seconds = 1;
+   */
+  minTtlSeconds: number;
+
+  /**
+   * max_ttl_seconds is the longest lease.
+   *
+   * @generated from field: int32 max_ttl_seconds = 2;
+   */
+  maxTtlSeconds: number;
+
+  /**
+   * default_ttl_seconds is the lease of a call that leaves `ttl_seconds`
+   * unset.
+   *
+   * @generated from field: int32 default_ttl_seconds = 3;
+   */
+  defaultTtlSeconds: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.LockLeaseLimits.
+ * Use `create(LockLeaseLimitsSchema)` to create a new message.
+ */
+export const LockLeaseLimitsSchema: GenMessage<LockLeaseLimits> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_auth, 10);
+
+/**
+ * PolicyFieldBounds are the values one numeric policy field accepts.
+ *
+ * @generated from message gatehouse.v1.PolicyFieldBounds
+ */
+export type PolicyFieldBounds = Message<"gatehouse.v1.PolicyFieldBounds"> & {
+  /**
+   * field is the field's name in Policy (`timeout_ms`).
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * min is the smallest value accepted (1 for a limit a run can't do
+   * without, else 0).
+   *
+   * @generated from field: uint64 min = 2;
+   */
+  min: bigint;
+
+  /**
+   * max is the largest value accepted.
+   *
+   * @generated from field: uint64 max = 3;
+   */
+  max: bigint;
+
+  /**
+   * default_value is the built-in default, used when no layer sets the
+   * field.
+   *
+   * @generated from field: uint64 default_value = 4;
+   */
+  defaultValue: bigint;
+};
+
+/**
+ * Describes the message gatehouse.v1.PolicyFieldBounds.
+ * Use `create(PolicyFieldBoundsSchema)` to create a new message.
+ */
+export const PolicyFieldBoundsSchema: GenMessage<PolicyFieldBounds> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_auth, 11);
+
+/**
+ * PasswordPolicy is what a new password must satisfy.
+ *
+ * @generated from message gatehouse.v1.PasswordPolicy
+ */
+export type PasswordPolicy = Message<"gatehouse.v1.PasswordPolicy"> & {
+  /**
+   * min_length is the fewest characters a password may have.
+   *
+   * @generated from field: int32 min_length = 1;
+   */
+  minLength: number;
+
+  /**
+   * max_length is the most characters a password may have.
+   *
+   * @generated from field: int32 max_length = 2;
+   */
+  maxLength: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.PasswordPolicy.
+ * Use `create(PasswordPolicySchema)` to create a new message.
+ */
+export const PasswordPolicySchema: GenMessage<PasswordPolicy> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_auth, 12);
+
+/**
  * GetJwksRequest is the request of GetJwks; it is empty.
  *
  * @generated from message gatehouse.v1.GetJwksRequest
@@ -289,7 +482,7 @@ export type GetJwksRequest = Message<"gatehouse.v1.GetJwksRequest"> & {
  * Use `create(GetJwksRequestSchema)` to create a new message.
  */
 export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_auth, 8);
+  messageDesc(file_gatehouse_v1_auth, 13);
 
 /**
  * GetJwksResponse is the response of GetJwks: a JSON Web Key Set (RFC 7517).
@@ -310,7 +503,7 @@ export type GetJwksResponse = Message<"gatehouse.v1.GetJwksResponse"> & {
  * Use `create(GetJwksResponseSchema)` to create a new message.
  */
 export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_auth, 9);
+  messageDesc(file_gatehouse_v1_auth, 14);
 
 /**
  * Jwk is one public JSON Web Key (RFC 7517, with RFC 8037 for Ed25519).
@@ -366,7 +559,7 @@ export type Jwk = Message<"gatehouse.v1.Jwk"> & {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_auth, 10);
+  messageDesc(file_gatehouse_v1_auth, 15);
 
 /**
  * AuthService logs users in and out, refreshes their tokens, says who the
@@ -442,6 +635,21 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * GetServerInfo answers the limits this server enforces, so a form can
+   * offer them before a call is refused: the lock lease range, the bounds
+   * of each policy field, the password policy and the largest page size.
+   * Any authenticated user may call it; it reads no database.
+   *
+   * Errors: UNAUTHENTICATED (no or bad credentials).
+   *
+   * @generated from rpc gatehouse.v1.AuthService.GetServerInfo
+   */
+  getServerInfo: {
+    methodKind: "unary";
+    input: typeof GetServerInfoRequestSchema;
+    output: typeof GetServerInfoResponseSchema;
   },
   /**
    * GetJwks returns the public keys that verify access tokens, as a JSON Web

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/users.proto.
  */
 export const file_gatehouse_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4BChFDcmVhdGVVc2VyUmVxdWVzdBIaCgh1c2VybmFtZRgBIAEoCUIIukgFcgMYgAESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIEi4KBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsQgq6SAeCAQQQASAAEiEKCHJvbGVfaWRzGAQgAygJQg+6SAySAQkQZCIFcgOwAQEiNgoSQ3JlYXRlVXNlclJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5nYXRlaG91c2UudjEuVXNlciIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIkwKEExpc3RVc2Vyc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpEBChFVcGRhdGVVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIzCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEIKukgHggEEEAEgAEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEURlbGV0ZVVzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJTChNTZXRVc2VyUm9sZXNSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEiEKCHJvbGVfaWRzGAIgAygJQg+6SAySAQkQZCIFcgOwAQEiOAoUU2V0VXNlclJvbGVzUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEVVubG9ja1VzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIigKElVubG9ja1VzZXJSZXNwb25zZRISCgp3YXNfbG9ja2VkGAEgASgIIlcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIeCgxvbGRfcGFzc3dvcmQYASABKAlCCLpIBXIDGIAIEh4KDG5ld19wYXNzd29yZBgCIAEoCUIIukgFcgMYgAgiGAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSKyAwoWQ2hlY2tQZXJtaXNzaW9uUmVxdWVzdBISCgpwZXJtaXNzaW9uGAEgASgJErQBCgd1c2VyX2lkGAIgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgAiAEBErQBCgdyb29tX2lkGAMgASgJQp0BukiZAboBlQEKDXV1aWRfb3JfZW1wdHkSF211c3QgYmUgYSB1dWlkIG9yIGVtcHR5Gmt0aGlzID09ICcnIHx8IHRoaXMubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKUgBiAEBQgoKCF91c2VyX2lkQgoKCF9yb29tX2lkImoKF0NoZWNrUGVybWlzc2lvblJlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEi4KC3JlYXNvbl9jb2RlGAMgASgOMhkuZ2F0ZWhvdXNlLnYxLkVycm9yUmVhc29uIqsDCg9QZXJtaXNzaW9uQ2hlY2sSEgoKcGVybWlzc2lvbhgBIAEoCRK0AQoHdXNlcl9pZBgCIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAIgBARK0AQoHcm9vbV9pZBgDIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAYgBAUIKCghfdXNlcl9pZEIKCghfcm9vbV9pZCJ8ChVQZXJtaXNzaW9uQ2hlY2tSZXN1bHQSDwoHYWxsb3dlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSEgoKcGVybWlzc2lvbhgDIAEoCRIuCgtyZWFzb25fY29kZRgEIAEoDjIZLmdhdGVob3VzZS52MS5FcnJvclJlYXNvbiJVChdDaGVja1Blcm1pc3Npb25zUmVxdWVzdBI6CgZjaGVja3MYASADKAsyHS5nYXRlaG91c2UudjEuUGVybWlzc2lvbkNoZWNrQgu6SAiSAQUIARDoByJQChhDaGVja1Blcm1pc3Npb25zUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLmdhdGVob3VzZS52MS5QZXJtaXNzaW9uQ2hlY2tSZXN1bHQyoQgKDFVzZXJzU2VydmljZRJmCgpDcmVhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABElsKB0dldFVzZXISHC5nYXRlaG91c2UudjEuR2V0VXNlclJlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0VXNlclJlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmEKCUxpc3RVc2VycxIeLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhOQAgHK8xgMGgp1c2Vycy5yZWFkEmYKClVwZGF0ZVVzZXISHy5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVXBkYXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZgoKRGVsZXRlVXNlchIfLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5EZWxldGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJsCgxTZXRVc2VyUm9sZXMSIS5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVxdWVzdBoiLmdhdGVob3VzZS52MS5TZXRVc2VyUm9sZXNSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmYKClVubG9ja1VzZXISHy5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuVW5sb2NrVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZQoOQ2hhbmdlUGFzc3dvcmQSIy5nYXRlaG91c2UudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiCMrzGAQoATABEnAKD0NoZWNrUGVybWlzc2lvbhIkLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25SZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvblJlc3BvbnNlIhCQAgHK8xgJOgdyb29tX2lkEmoKEENoZWNrUGVybWlzc2lvbnMSJS5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QaJi5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlIgeQAgHK8xgAYgZwcm90bzM", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvdXNlcnMucHJvdG8SDGdhdGVob3VzZS52MSL4AQoEVXNlchIPCgd1c2VyX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIQCgh1c2VybmFtZRgDIAEoCRIiCgVsZXZlbBgEIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbBIQCghyb2xlX2lkcxgFIAMoCRISCgpyb2xlX25hbWVzGAYgAygJEhAKCGRpc2FibGVkGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4BChFDcmVhdGVVc2VyUmVxdWVzdBIaCgh1c2VybmFtZRgBIAEoCUIIukgFcgMYgAESGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIEi4KBWxldmVsGAMgASgOMhMuZ2F0ZWhvdXNlLnYxLkxldmVsQgq6SAeCAQQQASAAEiEKCHJvbGVfaWRzGAQgAygJQg+6SAySAQkQZCIFcgOwAQEiNgoSQ3JlYXRlVXNlclJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi5nYXRlaG91c2UudjEuVXNlciIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASIzCg9HZXRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIkwKEExpc3RVc2Vyc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RVc2Vyc1Jlc3BvbnNlEiEKBXVzZXJzGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpEBChFVcGRhdGVVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIzCgVsZXZlbBgCIAEoDjITLmdhdGVob3VzZS52MS5MZXZlbEIKukgHggEEEAEgAEgAiAEBEhUKCGRpc2FibGVkGAMgASgISAGIAQFCCAoGX2xldmVsQgsKCV9kaXNhYmxlZCI2ChJVcGRhdGVVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEURlbGV0ZVVzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJTChNTZXRVc2VyUm9sZXNSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEiEKCHJvbGVfaWRzGAIgAygJQg+6SAySAQkQZCIFcgOwAQEiOAoUU2V0VXNlclJvbGVzUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLmdhdGVob3VzZS52MS5Vc2VyIi4KEVVubG9ja1VzZXJSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIigKElVubG9ja1VzZXJSZXNwb25zZRISCgp3YXNfbG9ja2VkGAEgASgIIlUKGFJlc2V0VXNlclBhc3N3b3JkUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIIjUKGVJlc2V0VXNlclBhc3N3b3JkUmVzcG9uc2USGAoQc2Vzc2lvbnNfcmV2b2tlZBgBIAEoBSJXChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSHgoMb2xkX3Bhc3N3b3JkGAEgASgJQgi6SAVyAxiACBIeCgxuZXdfcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIIhgKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UisgMKFkNoZWNrUGVybWlzc2lvblJlcXVlc3QSEgoKcGVybWlzc2lvbhgBIAEoCRK0AQoHdXNlcl9pZBgCIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAIgBARK0AQoHcm9vbV9pZBgDIAEoCUKdAbpImQG6AZUBCg11dWlkX29yX2VtcHR5EhdtdXN0IGJlIGEgdXVpZCBvciBlbXB0eRprdGhpcyA9PSAnJyB8fCB0aGlzLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJylIAYgBAUIKCghfdXNlcl9pZEIKCghfcm9vbV9pZCJqChdDaGVja1Blcm1pc3Npb25SZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEg4KBnJlYXNvbhgCIAEoCRIuCgtyZWFzb25fY29kZRgDIAEoDjIZLmdhdGVob3VzZS52MS5FcnJvclJlYXNvbiKrAwoPUGVybWlzc2lvbkNoZWNrEhIKCnBlcm1pc3Npb24YASABKAkStAEKB3VzZXJfaWQYAiABKAlCnQG6SJkBugGVAQoNdXVpZF9vcl9lbXB0eRIXbXVzdCBiZSBhIHV1aWQgb3IgZW1wdHkaa3RoaXMgPT0gJycgfHwgdGhpcy5tYXRjaGVzKCdeWzAtOWEtZkEtRl17OH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17MTJ9JCcpSACIAQEStAEKB3Jvb21faWQYAyABKAlCnQG6SJkBugGVAQoNdXVpZF9vcl9lbXB0eRIXbXVzdCBiZSBhIHV1aWQgb3IgZW1wdHkaa3RoaXMgPT0gJycgfHwgdGhpcy5tYXRjaGVzKCdeWzAtOWEtZkEtRl17OH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17MTJ9JCcpSAGIAQFCCgoIX3VzZXJfaWRCCgoIX3Jvb21faWQifAoVUGVybWlzc2lvbkNoZWNrUmVzdWx0Eg8KB2FsbG93ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCnBlcm1pc3Npb24YAyABKAkSLgoLcmVhc29uX2NvZGUYBCABKA4yGS5nYXRlaG91c2UudjEuRXJyb3JSZWFzb24iVQoXQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QSOgoGY2hlY2tzGAEgAygLMh0uZ2F0ZWhvdXNlLnYxLlBlcm1pc3Npb25DaGVja0ILukgIkgEFCAEQ6AciUAoYQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5nYXRlaG91c2UudjEuUGVybWlzc2lvbkNoZWNrUmVzdWx0Mp4JCgxVc2Vyc1NlcnZpY2USZgoKQ3JlYXRlVXNlchIfLmdhdGVob3VzZS52MS5DcmVhdGVVc2VyUmVxdWVzdBogLmdhdGVob3VzZS52MS5DcmVhdGVVc2VyUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJbCgdHZXRVc2VyEhwuZ2F0ZWhvdXNlLnYxLkdldFVzZXJSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFVzZXJSZXNwb25zZSITkAIByvMYDBoKdXNlcnMucmVhZBJhCglMaXN0VXNlcnMSHi5nYXRlaG91c2UudjEuTGlzdFVzZXJzUmVxdWVzdBofLmdhdGVob3VzZS52MS5MaXN0VXNlcnNSZXNwb25zZSITkAIByvMYDBoKdXNlcnMucmVhZBJmCgpVcGRhdGVVc2VyEh8uZ2F0ZWhvdXNlLnYxLlVwZGF0ZVVzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVwZGF0ZVVzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEmYKCkRlbGV0ZVVzZXISHy5nYXRlaG91c2UudjEuRGVsZXRlVXNlclJlcXVlc3QaIC5nYXRlaG91c2UudjEuRGVsZXRlVXNlclJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESbAoMU2V0VXNlclJvbGVzEiEuZ2F0ZWhvdXNlLnYxLlNldFVzZXJSb2xlc1JlcXVlc3QaIi5nYXRlaG91c2UudjEuU2V0VXNlclJvbGVzUmVzcG9uc2UiFcrzGBEaC3VzZXJzLndyaXRlKAEwARJmCgpVbmxvY2tVc2VyEh8uZ2F0ZWhvdXNlLnYxLlVubG9ja1VzZXJSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlVubG9ja1VzZXJSZXNwb25zZSIVyvMYERoLdXNlcnMud3JpdGUoATABEnsKEVJlc2V0VXNlclBhc3N3b3JkEiYuZ2F0ZWhvdXNlLnYxLlJlc2V0VXNlclBhc3N3b3JkUmVxdWVzdBonLmdhdGVob3VzZS52MS5SZXNldFVzZXJQYXNzd29yZFJlc3BvbnNlIhXK8xgRGgt1c2Vycy53cml0ZSgBMAESZQoOQ2hhbmdlUGFzc3dvcmQSIy5nYXRlaG91c2UudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiCMrzGAQoATABEnAKD0NoZWNrUGVybWlzc2lvbhIkLmdhdGVob3VzZS52MS5DaGVja1Blcm1pc3Npb25SZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkNoZWNrUGVybWlzc2lvblJlc3BvbnNlIhCQAgHK8xgJOgdyb29tX2lkEmoKEENoZWNrUGVybWlzc2lvbnMSJS5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1JlcXVlc3QaJi5nYXRlaG91c2UudjEuQ2hlY2tQZXJtaXNzaW9uc1Jlc3BvbnNlIgeQAgHK8xgAYgZwcm90bzM", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * User is a user of a tenant.
@@ -445,6 +445,57 @@ export const UnlockUserResponseSchema: GenMessage<UnlockUserResponse> = /*@__PUR
   messageDesc(file_gatehouse_v1_users, 14);
 
 /**
+ * ResetUserPasswordRequest is the request of ResetUserPassword.
+ *
+ * @generated from message gatehouse.v1.ResetUserPasswordRequest
+ */
+export type ResetUserPasswordRequest = Message<"gatehouse.v1.ResetUserPasswordRequest"> & {
+  /**
+   * user_id is the id of the user whose password is replaced.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * new_password is the user's new password (the password policy applies:
+   * see GetServerInfoResponse.password); it is stored only as an argon2id
+   * hash and never audited.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResetUserPasswordRequest.
+ * Use `create(ResetUserPasswordRequestSchema)` to create a new message.
+ */
+export const ResetUserPasswordRequestSchema: GenMessage<ResetUserPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 15);
+
+/**
+ * ResetUserPasswordResponse is the response of ResetUserPassword.
+ *
+ * @generated from message gatehouse.v1.ResetUserPasswordResponse
+ */
+export type ResetUserPasswordResponse = Message<"gatehouse.v1.ResetUserPasswordResponse"> & {
+  /**
+   * sessions_revoked is the number of the user's sessions that were ended.
+   *
+   * @generated from field: int32 sessions_revoked = 1;
+   */
+  sessionsRevoked: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResetUserPasswordResponse.
+ * Use `create(ResetUserPasswordResponseSchema)` to create a new message.
+ */
+export const ResetUserPasswordResponseSchema: GenMessage<ResetUserPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_users, 16);
+
+/**
  * ChangePasswordRequest is the request of ChangePassword.
  *
  * @generated from message gatehouse.v1.ChangePasswordRequest
@@ -470,7 +521,7 @@ export type ChangePasswordRequest = Message<"gatehouse.v1.ChangePasswordRequest"
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 15);
+  messageDesc(file_gatehouse_v1_users, 17);
 
 /**
  * ChangePasswordResponse is the response of ChangePassword; it is empty.
@@ -485,7 +536,7 @@ export type ChangePasswordResponse = Message<"gatehouse.v1.ChangePasswordRespons
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 16);
+  messageDesc(file_gatehouse_v1_users, 18);
 
 /**
  * CheckPermissionRequest is the request of CheckPermission.
@@ -521,7 +572,7 @@ export type CheckPermissionRequest = Message<"gatehouse.v1.CheckPermissionReques
  * Use `create(CheckPermissionRequestSchema)` to create a new message.
  */
 export const CheckPermissionRequestSchema: GenMessage<CheckPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 17);
+  messageDesc(file_gatehouse_v1_users, 19);
 
 /**
  * CheckPermissionResponse is the response of CheckPermission.
@@ -559,7 +610,7 @@ export type CheckPermissionResponse = Message<"gatehouse.v1.CheckPermissionRespo
  * Use `create(CheckPermissionResponseSchema)` to create a new message.
  */
 export const CheckPermissionResponseSchema: GenMessage<CheckPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 18);
+  messageDesc(file_gatehouse_v1_users, 20);
 
 /**
  * PermissionCheck is one check of CheckPermissions.
@@ -594,7 +645,7 @@ export type PermissionCheck = Message<"gatehouse.v1.PermissionCheck"> & {
  * Use `create(PermissionCheckSchema)` to create a new message.
  */
 export const PermissionCheckSchema: GenMessage<PermissionCheck> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 19);
+  messageDesc(file_gatehouse_v1_users, 21);
 
 /**
  * PermissionCheckResult is the answer to one PermissionCheck.
@@ -638,7 +689,7 @@ export type PermissionCheckResult = Message<"gatehouse.v1.PermissionCheckResult"
  * Use `create(PermissionCheckResultSchema)` to create a new message.
  */
 export const PermissionCheckResultSchema: GenMessage<PermissionCheckResult> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 20);
+  messageDesc(file_gatehouse_v1_users, 22);
 
 /**
  * CheckPermissionsRequest is the request of CheckPermissions.
@@ -659,7 +710,7 @@ export type CheckPermissionsRequest = Message<"gatehouse.v1.CheckPermissionsRequ
  * Use `create(CheckPermissionsRequestSchema)` to create a new message.
  */
 export const CheckPermissionsRequestSchema: GenMessage<CheckPermissionsRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 21);
+  messageDesc(file_gatehouse_v1_users, 23);
 
 /**
  * CheckPermissionsResponse is the response of CheckPermissions.
@@ -680,7 +731,7 @@ export type CheckPermissionsResponse = Message<"gatehouse.v1.CheckPermissionsRes
  * Use `create(CheckPermissionsResponseSchema)` to create a new message.
  */
 export const CheckPermissionsResponseSchema: GenMessage<CheckPermissionsResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_users, 22);
+  messageDesc(file_gatehouse_v1_users, 24);
 
 /**
  * UsersService manages the users of the caller's tenant, their roles and
@@ -799,6 +850,27 @@ export const UsersService: GenService<{
     methodKind: "unary";
     input: typeof UnlockUserRequestSchema;
     output: typeof UnlockUserResponseSchema;
+  },
+  /**
+   * ResetUserPassword sets a new password for another user of the caller's
+   * tenant, as an administrator does for someone who forgot theirs. A caller
+   * may only reset the password of users below their own level (SUPERGOD
+   * excepted); nobody resets their own (ChangePassword is for that). The
+   * password policy applies. Every session of the user ends. Every call is
+   * audited; the password never is.
+   *
+   * Errors: NOT_FOUND (no such user, or another tenant's); INVALID_ARGUMENT
+   * (malformed user_id, or new_password too weak or too long, with `field`
+   * `new_password`); PERMISSION_DENIED (missing `users.write`, or
+   * LEVEL_TOO_LOW when the user is not below the caller's level, or the
+   * caller's own id).
+   *
+   * @generated from rpc gatehouse.v1.UsersService.ResetUserPassword
+   */
+  resetUserPassword: {
+    methodKind: "unary";
+    input: typeof ResetUserPasswordRequestSchema;
+    output: typeof ResetUserPasswordResponseSchema;
   },
   /**
    * ChangePassword changes the caller's own password. Any authenticated user
