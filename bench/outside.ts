@@ -15,12 +15,14 @@
  * error or Ctrl-C.
  *
  * Run: npm run bench
- * Env: BENCH_CALLS           calls per measured run (default 10000)
+ * Env: BENCH_CALLS           calls per measured run (default 5000)
  *      BENCH_WARMUP_CALLS    unmeasured calls before each run (default 1000)
  *      BENCH_ROUNDS          rounds over all workloads, merged per workload (default 2)
  *      BENCH_CONNECTIONS     h2c connections (default 8)
  *      BENCH_STREAMS         concurrent streams per h2c connection (default 16)
  *      BENCH_H1_CONNECTIONS  HTTP/1.1 connections for Connect, one request in flight each (default 32)
+ *      BENCH_MACRO_STREAMS   streams per connection for RunMacro (default 4: 8 × 4 = 32 in flight; the
+ *                            sandbox of 2 workers queues at most 32 runs and answers INTERNAL beyond)
  *      BENCH_LOCK_LANES      AcquireLock+ReleaseLock lanes, one call in flight each, own target each (default 8)
  *      BENCH_RSS_WAIT_SECONDS  when to read the server's resident memory, after its start (default 60)
  *      BENCH_TIMEOUT_SECONDS   the most one h2load run may take (default 300)
@@ -53,12 +55,13 @@ const envInt = (name: string, fallback: number, min: number, max: number): numbe
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
   return n;
 };
-const calls = envInt("BENCH_CALLS", 10_000, 100, 10_000_000);
+const calls = envInt("BENCH_CALLS", 5_000, 100, 10_000_000);
 const warmupCalls = envInt("BENCH_WARMUP_CALLS", 1_000, 0, 1_000_000);
 const rounds = envInt("BENCH_ROUNDS", 2, 1, 20);
 const connections = envInt("BENCH_CONNECTIONS", 8, 1, 1000);
 const streams = envInt("BENCH_STREAMS", 16, 1, 1000);
 const h1Connections = envInt("BENCH_H1_CONNECTIONS", 32, 1, 1000);
+const macroStreams = envInt("BENCH_MACRO_STREAMS", 4, 1, 1000);
 const lockLanes = envInt("BENCH_LOCK_LANES", 8, 1, 64);
 const rssWaitSeconds = envInt("BENCH_RSS_WAIT_SECONDS", 60, 0, 3600);
 const runTimeoutMs = envInt("BENCH_TIMEOUT_SECONDS", 300, 10, 3600) * 1000;
@@ -332,6 +335,14 @@ try {
   const gatehouseStarted = Date.now();
   const gh = spawnNode("src/main.ts", env);
   cleanups.push(() => stopChild(gh.child));
+  // Errors the server logs (pino JSON, level ≥ 50), the first few kept for the report.
+  const serverErrors: string[] = [];
+  let serverErrorCount = 0;
+  gh.onLine((line) => {
+    if (!/"level":(50|60)/.test(line)) return;
+    serverErrorCount++;
+    if (serverErrors.length < 5) serverErrors.push(line.slice(0, 600));
+  });
   await waitForLine(gh, (line) => (line.includes("gatehouse listening") ? true : undefined), "Gatehouse");
   const baseUrl = `http://127.0.0.1:${port}`;
   const bareH2c = `http://127.0.0.1:${barePorts.h2c}`;
@@ -437,8 +448,9 @@ try {
     },
     {
       ...h2,
+      streams: macroStreams,
       kind: "run-macro",
-      call: "MacrosService/RunMacro (one-line macro)",
+      call: `MacrosService/RunMacro (one-line macro; ${connections} × ${macroStreams} streams)`,
       protocol: grpc,
       headers: grpcHeaders(true),
       methods: ["gatehouse.v1.MacrosService/RunMacro"],
@@ -591,7 +603,8 @@ try {
       kind: w.kind,
       call: w.call,
       protocol: w.protocol,
-      perSecond: m.answered / w.callsPerUnit / m.seconds,
+      // Calls answered OK: a gRPC error is an HTTP 200 too, so the server's count of non-OK codes is taken off.
+      perSecond: Math.max(0, m.answered - notOk) / w.callsPerUnit / m.seconds,
       unit: w.callsPerUnit === 2 ? "round trips/s" : "calls/s",
       decisionsPerCall: w.decisionsPerCall,
       p50Ms: percentile(sorted, 50),
@@ -611,7 +624,7 @@ try {
   );
   console.log(`rate limits on and counting, raised not to refuse: ${Object.entries(limits).map(([k, v]) => `${k.replace("GATEHOUSE_", "")}=${v}`).join(", ")}; global policy max_runs_per_minute=10000000`);
   console.log(
-    `load: h2load, ${rounds} round(s) × ${calls.toLocaleString("en-US")} calls per row (after ${warmupCalls.toLocaleString("en-US")} unmeasured), rows in turn each round; gRPC on h2c: ${connections} connections × ${streams} streams; Connect JSON on HTTP/1.1: ${h1Connections} connections × 1; locks: ${lockLanes} lanes × 1 call in flight, p50/p99 per call; p50/p99 from h2load's per-request log`,
+    `load: h2load, ${rounds} round(s) × ${calls.toLocaleString("en-US")} calls per row (after ${warmupCalls.toLocaleString("en-US")} unmeasured), rows in turn each round; gRPC on h2c: ${connections} connections × ${streams} streams (RunMacro × ${macroStreams}); Connect JSON on HTTP/1.1: ${h1Connections} connections × 1; locks: ${lockLanes} lanes × 1 call in flight, p50/p99 per call; p50/p99 from h2load's per-request log`,
   );
   console.log("");
   console.log(markdownTable(report(rows)));
@@ -626,6 +639,8 @@ try {
       `  ${w.call}, ${w.protocol}: ${m.failed} failed, ${m.errored} errored, ${m.timeout} timeout, ${m.non2xx} non-2xx${w.methods ? `; non-OK codes: ${codes || "none"}${m.unseen ? `; ${m.unseen} answered calls not counted by the server` : ""}` : " (bare server: status checked once before the load)"}`,
     );
   }
+  console.log(`\nerrors Gatehouse logged: ${serverErrorCount}${serverErrors.length ? ` (first ${serverErrors.length}):` : ""}`);
+  for (const line of serverErrors) console.log(`  ${line}`);
 } catch (err) {
   console.error(`bench/outside failed: ${(err as Error).stack ?? err}`);
   process.exitCode = 1;
