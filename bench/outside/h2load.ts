@@ -164,7 +164,11 @@ export function runH2load(run: H2loadRun & { logFile: string }, timeoutMs: numbe
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     child.on("error", (err) => {
       clearTimeout(timer);
       reject(err);
@@ -172,7 +176,7 @@ export function runH2load(run: H2loadRun & { logFile: string }, timeoutMs: numbe
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) {
-        reject(new Error(`h2load ${signal ? `killed (${signal}) after ${timeoutMs} ms` : `exited ${code}`}: ${(stderr + stdout).slice(-2000)}`));
+        reject(new Error(`h2load ${timedOut ? `killed after ${timeoutMs} ms` : signal ? `killed (${signal})` : `exited ${code}`}: ${(stderr + stdout).slice(-2000)}`));
         return;
       }
       try {
