@@ -629,7 +629,7 @@ try {
   console.log("");
   console.log(markdownTable(report(rows)));
   console.log(
-    `\nresident memory of the Gatehouse process (VmRSS, worker threads included): ${rssAfterStart.toFixed(0)} MiB ${rssAtSeconds.toFixed(0)} s after start and one call of each (target ≤ 250 MB with PostgreSQL and Redis: ${rssAfterStart * 1.048576 <= 250 ? "met" : "not met"}); ${rssAfterLoad.toFixed(0)} MiB after the loads`,
+    `\nresident memory of the Gatehouse process (VmRSS, worker threads included): ${rssAfterStart.toFixed(0)} MiB (${(rssAfterStart * 1.048576).toFixed(0)} MB) ${rssAtSeconds.toFixed(0)} s after start and one call of each (target ≤ 250 MB with PostgreSQL and Redis: ${rssAfterStart * 1.048576 <= 250 ? "met" : "not met"}${databaseUrl && redisUp ? "" : "; this run was not on PostgreSQL and Redis"}); ${rssAfterLoad.toFixed(0)} MiB after the loads`,
   );
   console.log("\nfailed or non-OK calls under load (h2load failed/errored/timeout/non-2xx; gRPC codes other than OK counted by Gatehouse's /metrics):");
   for (const w of workloads) {
