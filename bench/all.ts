@@ -1,13 +1,16 @@
 /**
- * bench/all — `npm run bench`: runs every bench/ script in turn, each in a
+ * bench/all — `npm run bench:inprocess`: runs every bench/ script in turn, each in a
  * child process of its own (so one script's server, workers and heap never
  * weigh on the next), shows each script's own output, then prints one table
  * of the headline figures (the `HEADLINE` lines the scripts print through
  * lib.ts `headline`) with each target beside its figure.
  *
- * Run: npm run bench            (all scripts, their default lengths: about 3 minutes)
- *      npm run bench -- --quick (shorter runs: BENCH_SECONDS=2, BENCH_MS=1000, BENCH_RUNS=3000)
- *      npm run bench -- check locks   (only the scripts named)
+ * The load generator runs in the server's own process here; `npm run bench`
+ * (bench/outside.ts) measures from outside it.
+ *
+ * Run: npm run bench:inprocess            (all scripts, their default lengths: about 3 minutes)
+ *      npm run bench:inprocess -- --quick (shorter runs: BENCH_SECONDS=2, BENCH_MS=1000, BENCH_RUNS=3000)
+ *      npm run bench:inprocess -- check locks   (only the scripts named)
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -19,8 +22,8 @@ const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.filter((a) => !a.startsWith("--"));
-/** Not benchmarks: the helpers, this runner, and scratch files (leading underscore). */
-const skip = new Set(["all.ts", "lib.ts", "server.ts"]);
+/** Not in-process benchmarks: the helpers, this runner, the outside bench (`npm run bench`), and scratch files (leading underscore). */
+const skip = new Set(["all.ts", "lib.ts", "server.ts", "outside.ts"]);
 const scripts = readdirSync(benchDir)
   .filter((f) => f.endsWith(".ts") && !skip.has(f) && !f.startsWith("_"))
   .filter((f) => only.length === 0 || only.includes(f.replace(/\.ts$/, "")))
