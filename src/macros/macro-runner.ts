@@ -8,7 +8,7 @@ import type { RunMacroResponseSchema } from "../../gen/gatehouse/v1/macros_pb.js
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { Limiter } from "../shared-state/rate-limiters.js";
-import type { RunOutcome, RunResult } from "../sandbox/index.js";
+import { SandboxBusyError, SandboxUnavailableError, type RunOutcome, type RunResult } from "../sandbox/index.js";
 import { auditNoteOf, principalOf, } from "../services/support.js";
 import { recordAuditNow } from "../audit/record.js";
 import { macroById } from "./macro-rows.js";
@@ -149,7 +149,7 @@ export function createMacroRunner(deps: Deps): MacroRunner {
         // The client cancelled (the pool has stopped the worker): the call's
         // record, written on the way out, says so and how long it ran.
         if (ctx.signal.aborted) note.details = { outcome: "canceled", version: macro.version, durationMs: Math.round(performance.now() - startedAt) };
-        throw err;
+        throw sandboxRefusal(err);
       });
       const { outcome, output, errorMessage } = outputOf(result);
       note.details = {
@@ -174,3 +174,16 @@ export function createMacroRunner(deps: Deps): MacroRunner {
 }
 
 export type { RunMacroResponse };
+
+/**
+ * sandboxRefusal turns a run the pool refused before starting it into an
+ * answer the client can act on: every worker busy and the queue full, or the
+ * pool closing, is UNAVAILABLE (retry later), not an internal error.
+ */
+function sandboxRefusal(err: unknown): unknown {
+  if (err instanceof SandboxBusyError) {
+    return new DomainError("unavailable", "UNAVAILABLE", `every sandbox worker is busy and ${err.queueLimit} runs are queued; try again`, { retryAfterSeconds: 1 });
+  }
+  if (err instanceof SandboxUnavailableError) return new DomainError("unavailable", "UNAVAILABLE", "the sandbox is unavailable, try again");
+  return err;
+}

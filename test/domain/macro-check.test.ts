@@ -330,7 +330,10 @@ describe("checkMacro", () => {
       const code = (fn + "\n0;".repeat(100_000)).slice(0, defaultMaxMacroBytes);
       const started = performance.now();
       expect(check(code)).toHaveLength(101);
-      expect(performance.now() - started).toBeLessThan(2000);
+      const elapsed = performance.now() - started;
+      console.log(`checkMacro on 256 KiB of violations: ${elapsed.toFixed(0)} ms`);
+      // A guard against a quadratic check (minutes), loose enough for a machine busy with other work.
+      expect(elapsed).toBeLessThan(10_000);
     });
   });
 
