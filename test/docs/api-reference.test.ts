@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +17,9 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "gatehouse-api-docs-"));
   const image = join(dir, "image.binpb");
-  execFileSync("npx", ["buf", "build", "--as-file-descriptor-set", "-o", image], { stdio: "pipe" });
+  // buf from the project's own node_modules/.bin: a nested `npx` fails under `npx -p node@… -c`
+  // (that call's npm_config_call reaches it).
+  execFileSync(fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url)), ["build", "--as-file-descriptor-set", "-o", image], { stdio: "pipe" });
   registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(image)));
   files = [...registry.files].filter((f) => f.proto.package.startsWith("gatehouse."));
 }, 60_000);

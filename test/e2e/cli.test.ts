@@ -65,7 +65,7 @@ describe("the gatehouse CLI", { timeout: 180_000 }, () => {
 
   it("npx gatehouse --help lists the commands", async () => {
     const out = await new Promise<string>((resolve, reject) =>
-      execFile("npx", ["gatehouse", "--help"], { cwd: repo, env: { ...process.env, npm_config_offline: "true" } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      execFile("npx", ["gatehouse", "--help"], { cwd: repo, env: { ...npxEnvironment(), npm_config_offline: "true" } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
     for (const command of ["login", "logout", "whoami", "users", "roles", "rooms", "macros", "policy", "rules", "locks", "audit", "admin"]) {
       expect(out).toMatch(new RegExp(`^  ${command}\\b`, "m"));
@@ -227,3 +227,15 @@ describe("the gatehouse CLI", { timeout: 180_000 }, () => {
     });
   });
 });
+
+/**
+ * npxEnvironment is this process's environment without what an enclosing
+ * `npx -p … -c '…'` (CI's Node 24 run) leaves for its child: `npm_config_call`
+ * and `npm_config_package` would make the nested `npx` a usage error.
+ */
+function npxEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.npm_config_call;
+  delete env.npm_config_package;
+  return env;
+}
