@@ -52,7 +52,7 @@ export interface Config {
   /** locksPerTenant bounds the editing locks a tenant's holders may hold at once (LOCK_QUOTA beyond). */
   locksPerTenant: number;
   trustProxy: boolean;
-  /** runsPerSecond caps macro runs per user per second (DESIGN.md §4: 10). */
+  /** runsPerSecond caps macro runs per user per second (docs/concepts.md: 10). */
   runsPerSecond: number;
   /** sandboxWorkers is the macro worker-thread pool size. */
   sandboxWorkers: number;

@@ -5,7 +5,7 @@ import type { LimiterFactory } from "../shared-state/rate-limiters.js";
 /**
  * LoginGuard protects Login: a rate limit per client IP, a lockout per
  * tenant+username after repeated failures and a block per IP after many
- * failures (DESIGN.md §4). Counters live in Redis when configured, so every
+ * failures (docs/concepts.md). Counters live in Redis when configured, so every
  * replica counts together.
  */
 export interface LoginGuard {

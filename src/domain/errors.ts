@@ -25,7 +25,7 @@ export function isReason(word: string): word is Reason {
 
 /**
  * ErrorKind is the class of a domain failure; the error interceptor maps each
- * kind to one Connect code (DESIGN.md §3). Domain code never imports Connect.
+ * kind to one Connect code (docs/concepts.md). Domain code never imports Connect.
  */
 export type ErrorKind =
   | "unauthenticated"

@@ -79,7 +79,7 @@ export interface MacroCheckOptions {
   readonly maxViolations?: number;
 }
 
-/** defaultMaxMacroBytes is DESIGN.md §6's size limit: 256 KiB of UTF-8. */
+/** defaultMaxMacroBytes is the size limit of docs/macros.md: 256 KiB of UTF-8. */
 export const defaultMaxMacroBytes = 256 * 1024;
 
 /** defaultMaxMacroViolations is how many violations checkMacro returns at most, by default. */
@@ -89,7 +89,7 @@ const hostModulePrefix = "gatehouse:";
 const example = "export default function (input, ctx) { … }";
 
 /**
- * checkMacro checks macro code against DESIGN.md §6 and the effective
+ * checkMacro checks macro code against docs/macros.md and the effective
  * policy, and returns every violation sorted by position (empty when the
  * code is acceptable). The code must be at most `maxBytes` UTF-8 bytes, parse
  * as an ES module (ecmaVersion latest), import only `gatehouse:*` modules the
@@ -102,7 +102,7 @@ const example = "export default function (input, ctx) { … }";
  * This is a lint for authors, not the security boundary: `eval`, `Function`
  * and strings that build code are not refused, since the sandbox, which has
  * no module loader besides the host modules and no ambient authority, is
- * what contains a macro (DESIGN.md §6). Which names a macro imports from a
+ * what contains a macro (docs/macros.md). Which names a macro imports from a
  * host module is not checked here either; linking does that.
  */
 export function checkMacro(code: string, opts: MacroCheckOptions): Violation[] {

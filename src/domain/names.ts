@@ -1,5 +1,5 @@
 /**
- * Name rules of the identity core (DESIGN.md §1). Pure checks: each answers
+ * Name rules of the identity core (docs/concepts.md). Pure checks: each answers
  * why a name is refused, or undefined when it is fine.
  */
 

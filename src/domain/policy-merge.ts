@@ -128,7 +128,7 @@ function roleCandidate(field: PolicyField, roles: readonly PolicyLayer[], upper:
  * 3. **user layer**: the user's override (layer `user`) when present — it
  *    replaces the roles' defaults entirely, and fields it leaves unset
  *    inherit `upper`. Without an override, the role fallback: per field the
- *    most permissive value among the user's roles (DESIGN.md §1), where a
+ *    most permissive value among the user's roles (docs/concepts.md), where a
  *    role that leaves the field unset counts as inheriting `upper`. So any
  *    one role may loosen a field (within the bound), but the roles tighten
  *    it only when every one of them sets it tighter.

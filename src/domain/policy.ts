@@ -84,7 +84,7 @@ export const policyFields: readonly PolicyField[] = Object.freeze([
 export const hostModules: readonly string[] = Object.freeze(["gatehouse:store", "gatehouse:net", "gatehouse:log"]);
 
 /**
- * defaultPolicy holds the built-in defaults (DESIGN.md §5) that apply where no
+ * defaultPolicy holds the built-in defaults (docs/concepts.md) that apply where no
  * layer sets a field. `allowed_imports` allows all three host modules by
  * default: importing grants nothing by itself, since `gatehouse:net` still
  * needs `network_enabled` and a host in `allowed_hosts` (both off/empty by

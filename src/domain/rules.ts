@@ -4,7 +4,7 @@ import { isUuid } from "./ids.js";
 import { macroNameProblem } from "./names.js";
 
 /**
- * Runtime rules (DESIGN.md §5): syntax, and an index that evaluates them per
+ * Runtime rules (docs/concepts.md): syntax, and an index that evaluates them per
  * sandbox action without scanning the tenant's rules. EvaluateRules (the dry
  * run), the sandbox's host functions and RunMacro all decide through
  * RuleIndex.evaluate, on the resource strings built by the functions below

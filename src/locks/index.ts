@@ -1,6 +1,6 @@
 /**
  * Locks: editing leases on a room's macros and repos, with owners, refresh,
- * force-break and fencing tokens (DESIGN.md §8). One interface, two
+ * force-break and fencing tokens (docs/concepts.md). One interface, two
  * implementations: Redlock over the configured Redis masters, or in-process.
  */
 export type { LockInfo, LockManager, LockOwner } from "./lock-manager.js";

@@ -38,7 +38,7 @@ function idOf(value: unknown): string {
 
 /**
  * createHostCall builds the host functions of one run. Every store and net
- * call is authorized for the caller exactly as DESIGN.md §5 says: (the
+ * call is authorized for the caller exactly as docs/concepts.md says: (the
  * baseline allows it, or an ALLOW rule matches) and no DENY rule matches,
  * decided by decideRule (src/rules/rule-decision.ts) on the resources
  * EvaluateRules takes: `collection/id` for get, put and remove,

@@ -1,5 +1,5 @@
 /**
- * IP address parsing and classification for the URL guard (DESIGN.md §7):
+ * IP address parsing and classification for the URL guard (docs/macros.md):
  * which addresses outbound requests of repo sync and `gatehouse:net` must
  * never reach unless a host:port is allowed explicitly.
  *

@@ -5,7 +5,7 @@ import { classifyAddress, classifyIPv4, formatIPv4, parseIPv4Loose, parseIPv6, t
 
 /**
  * The URL guard of every outbound request Gatehouse makes for a tenant: repo
- * sync and the sandbox's `gatehouse:net` (DESIGN.md §5, §7).
+ * sync and the sandbox's `gatehouse:net` (docs/concepts.md and docs/macros.md).
  *
  * Rules, in the order they are checked:
  * 1. The URL parses, is at most 2048 characters, and has no credentials
@@ -38,7 +38,7 @@ export interface UrlPolicy {
   readonly allowedHosts: readonly string[];
   /**
    * explicitHostPorts are the `host:port` entries that may use `http:` and
-   * reach refused address ranges. DESIGN.md §7 takes them from the global
+   * reach refused address ranges. The docs (docs/macros.md) take them from the global
    * policy's `allowed_hosts` (exact entries only); when unset, the exact
    * `host:port` entries of `allowedHosts` are used. An entry counts only
    * while `allowedHosts` allows that host:port too.

@@ -8,7 +8,7 @@ import { isUuid } from "../domain/ids.js";
 
 /**
  * The policy layers as stored, and the effective policy of a run, cached per
- * replica with invalidation through the bus (DESIGN.md §5).
+ * replica with invalidation through the bus (docs/concepts.md).
  *
  * Layers: global (platform-wide, one row) → room → macro → user (the user's
  * override, else the default policies of the user's roles). The merge itself

@@ -11,7 +11,7 @@ import { roomsChannel } from "./room-access.js";
 import { isUuid } from "../domain/ids.js";
 
 /**
- * Legacy room tokens (DESIGN.md §1), the share-link credentials of
+ * Legacy room tokens (docs/concepts.md), the share-link credentials of
  * EtherCalc-style hosts, sent as `x-room-token` metadata:
  *
  * - editor token: base64url(HMAC-SHA256(room key, `<tenant_id>:<room_id>`)),

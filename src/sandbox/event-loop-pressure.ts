@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
  * Event-loop pressure: the main thread tells the sandbox workers, through one
  * shared word, while its event loop is busy, and a macro that has been running
  * for a while then pauses between its steps to give the CPU back. This keeps a
- * runaway macro from slowing everyone else's calls (DESIGN.md §6) without
+ * runaway macro from slowing everyone else's calls (docs/macros.md) without
  * lowering the workers' scheduling priority, which would starve every macro
  * whenever any other process keeps the machine's cores busy.
  */

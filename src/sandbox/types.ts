@@ -7,7 +7,7 @@
 export type HostModuleName = "gatehouse:store" | "gatehouse:net" | "gatehouse:log";
 
 /**
- * SandboxLimits are the effective policy limits of one run (DESIGN.md §5). The pool clamps
+ * SandboxLimits are the effective policy limits of one run (docs/concepts.md). The pool clamps
  * `maxStackBytes` to what a worker thread's native stack can carry (1 MiB, `STACK_CEILING_BYTES`)
  * and `maxOutputBytes` to 16 MiB (`OUTPUT_CEILING_BYTES`).
  */

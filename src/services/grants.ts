@@ -51,7 +51,7 @@ const levelName = (level: number) => Level[level] ?? String(level);
  * requireOutranks refuses (LEVEL_TOO_LOW) to act on a user whose level is not
  * strictly below the caller's. Equal-level peers are refused too: an admin
  * can't disable, delete, re-level or re-role another admin (nor themselves,
- * whose level is their own). SUPERGOD is exempt (DESIGN.md §1).
+ * whose level is their own). SUPERGOD is exempt (docs/concepts.md).
  */
 export function requireOutranks(caller: CallerNow, targetLevel: number, field = "user_id"): void {
   if (isSupergod(caller.level) || targetLevel < caller.level) return;

@@ -116,7 +116,7 @@ function evaluate(permission: string, holder: Holder): CheckResult {
 /**
  * createUsersService implements UsersService.
  *
- * The level hierarchy (DESIGN.md §1), enforced against the caller's level and
+ * The level hierarchy (docs/concepts.md), enforced against the caller's level and
  * permissions as read inside the call's own transaction:
  * - a caller manages (updates, deletes, re-roles) only users strictly below
  *   their own level, and gives only levels strictly below it; equal-level

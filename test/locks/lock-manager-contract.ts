@@ -55,7 +55,7 @@ function expectLockRequired(err: unknown, holderId?: string): void {
 
 /**
  * describeLockManagerContract runs the semantics every LockManager shares
- * (DESIGN.md §8) against one implementation. Each test uses its own scope.
+ * (docs/concepts.md) against one implementation. Each test uses its own scope.
  */
 export function describeLockManagerContract(label: string, setup: () => Promise<LockFixture>): void {
   describe(`${label}: lock manager contract`, () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { HostCall, HostModuleName, RunRequest, SandboxLimits, SandboxPool } from "../../src/sandbox/index.js";
 
-/** LIMITS are DESIGN.md §5's policy defaults. */
+/** LIMITS are the built-in policy defaults (docs/concepts.md). */
 export const LIMITS: SandboxLimits = {
   timeoutMs: 1000,
   memoryLimitBytes: 32 * 1024 * 1024,
