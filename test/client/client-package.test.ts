@@ -1,9 +1,8 @@
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRefusingServer, type RefusingServer } from "../support/refusing-server.js";
 import {
   AuthService,
   clientInterceptors,
@@ -99,34 +98,22 @@ describe("client package: retries", () => {
   });
 
   describe("against a real HTTP/2 server that refuses every stream (REFUSED_STREAM)", () => {
-    let server: http2.Http2Server;
+    let server: RefusingServer;
     let baseUrl: string;
-    let streams = 0;
-    const sessions = new Set<http2.ServerHttp2Session>();
     beforeAll(async () => {
-      server = http2.createServer();
-      server.on("session", (session) => sessions.add(session));
-      server.on("stream", (stream) => {
-        streams++;
-        stream.on("error", () => undefined);
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      });
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await startRefusingServer();
+      baseUrl = server.baseUrl;
     });
-    afterAll(async () => {
-      for (const session of sessions) session.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    afterAll(() => server.close());
 
     it("retries even a call that changes something, since the server never processed it", async () => {
-      streams = 0;
+      const before = server.streams();
       const gh = createGatehouseClient({ baseUrl, retry: { maxAttempts: 3, initialBackoffMs: 1 } });
       expect((await failure(gh.rooms.createRoom({ name: "x" }))).code).toBe(Code.Unavailable);
-      expect(streams).toBe(3);
-      streams = 0;
+      expect(server.streams() - before).toBe(3);
+      const once = server.streams();
       await failure(createGatehouseClient({ baseUrl, retry: false }).rooms.createRoom({ name: "x" }));
-      expect(streams).toBe(1);
+      expect(server.streams() - once).toBe(1);
     });
   });
 });

@@ -1,11 +1,10 @@
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AuthService } from "../../gen/gatehouse/v1/auth_pb.js";
 import { createGatehouseClient } from "../../src/client/index.js";
 import { isRefusedStream, refusedStreamIsUnavailable } from "../../src/client/refused-stream.js";
+import { startRefusingServer, type RefusingServer } from "../support/refusing-server.js";
 
 /** failure answers the ConnectError a call fails with (and fails the test if it succeeds). */
 const failure = (call: Promise<unknown>): Promise<ConnectError> =>
@@ -42,23 +41,13 @@ describe("client: a stream the server refused", () => {
   });
 
   describe("from a real HTTP/2 server that refuses every stream", () => {
-    let server: http2.Http2Server;
+    let server: RefusingServer;
     let baseUrl: string;
-    const sessions = new Set<http2.ServerHttp2Session>();
     beforeAll(async () => {
-      server = http2.createServer();
-      server.on("session", (session) => sessions.add(session));
-      server.on("stream", (stream) => {
-        stream.on("error", () => undefined); // closing with an error code reports it on our side too
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      });
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await startRefusingServer();
+      baseUrl = server.baseUrl;
     });
-    afterAll(async () => {
-      for (const session of sessions) session.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    afterAll(() => server.close());
 
     it("answers UNAVAILABLE through the Gatehouse client", async () => {
       const bare = await failure(createClient(AuthService, createGrpcTransport({ baseUrl })).getJwks({}));
