@@ -111,12 +111,6 @@ export function requireText(field: string, value: string, max = 256): string {
   return trimmed;
 }
 
-/** requireId refuses a field that is not a uuid. */
-export function requireId(field: string, value: string): string {
-  if (!isUuid(value)) throw invalidArgument(field, "must be a uuid", value.slice(0, 64));
-  return value.toLowerCase();
-}
-
 /** actorUuid is the caller's user id for `created_by`/`updated_by` columns, or null for a room-token principal. */
 export function actorUuid(principal: Principal): string | null {
   return isUuid(principal.userId) ? principal.userId : null;
