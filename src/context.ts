@@ -1,5 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
-import type { Level } from "../gen/gatehouse/v1/common_pb.js";
+import type { Level, RoomRole } from "../gen/gatehouse/v1/common_pb.js";
 
 /**
  * Principal is the authenticated caller of a request.
@@ -72,3 +72,34 @@ export const kAfterCommit = createContextKey<AfterCommit[] | undefined>(undefine
  * transaction, and never after a commit.
  */
 export const kAfterRollback = createContextKey<AfterCommit[] | undefined>(undefined, { description: "after rollback" });
+
+/**
+ * CheckedRoom is the room a method's access rule names (its room_field) and
+ * the caller's role in it, looked up once by the authorization interceptor so
+ * that nothing after it asks again.
+ */
+export interface CheckedRoom {
+  roomId: string;
+  role: RoomRole;
+}
+
+/** kCheckedRoom holds the room the access rule checked, if it checked one. */
+export const kCheckedRoom = createContextKey<CheckedRoom | undefined>(undefined, { description: "checked room" });
+
+/**
+ * CallScope is how a call reaches its tenant's rows, set by the unit-of-work
+ * interceptor for every authenticated call: a mutating call runs its work in
+ * the one transaction its audit record commits with; a read opens a
+ * tenant-scoped transaction per `run`. `Tx` stays opaque here: interceptors
+ * know nothing of the store.
+ */
+export interface CallScope<Tx> {
+  run<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** afterCommit runs work once the transaction has committed (at once for a read). */
+  afterCommit(work: AfterCommit): void;
+  /** afterRollback runs work outside the transaction if it rolls back (dropped for a read). */
+  afterRollback(work: AfterCommit): void;
+}
+
+/** kCallScope holds the CallScope of the current authenticated call. */
+export const kCallScope = createContextKey<CallScope<unknown> | undefined>(undefined, { description: "call scope" });

@@ -1,5 +1,5 @@
 import { Code, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
+import { kAfterCommit, kAfterRollback, kAuditNote, kCallScope, kPrincipal, kRequestInfo, type AfterCommit, type AuditNote } from "../context.js";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Logger } from "../logger.js";
 import { accessRuleOf, roomIdOf } from "./access-rules.js";
@@ -207,7 +207,16 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: 
     if (isInfrastructure(req.service.typeName)) return next(req);
     const rule = accessRuleOf(req.method);
     const principal = req.contextValues.get(kPrincipal);
-    if (!rule?.mutates || !principal) return next(req);
+    if (!principal) return next(req);
+    if (!rule?.mutates) {
+      // A read opens a tenant-scoped transaction only when its handler asks for one.
+      req.contextValues.set(kCallScope, {
+        run: (fn) => store.inTenantTransaction(principal.tenantId, fn),
+        afterCommit: (work) => void Promise.resolve().then(work).catch((err: unknown) => logger?.warn({ err, method: req.method.name }, "after-commit work failed")),
+        afterRollback: () => undefined,
+      });
+      return next(req);
+    }
     const afterCommit: AfterCommit[] = [];
     const afterRollback: AfterCommit[] = [];
     let res: Awaited<ReturnType<typeof next>>;
@@ -216,6 +225,11 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: 
         req.contextValues.set(kTransaction, tx);
         req.contextValues.set(kAfterCommit, afterCommit);
         req.contextValues.set(kAfterRollback, afterRollback);
+        req.contextValues.set(kCallScope, {
+          run: (fn) => fn(tx),
+          afterCommit: (work) => afterCommit.push(work),
+          afterRollback: (work) => afterRollback.push(work),
+        });
         try {
           const res = await next(req);
           const note = req.contextValues.get(kAuditNote) ?? {};
@@ -227,6 +241,7 @@ export function createUnitOfWorkInterceptor<Tx>(store: AuditStore<Tx>, logger?: 
           req.contextValues.delete(kTransaction);
           req.contextValues.delete(kAfterCommit);
           req.contextValues.delete(kAfterRollback);
+          req.contextValues.delete(kCallScope);
         }
       });
     } catch (err) {

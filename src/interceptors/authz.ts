@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
-import { kPrincipal, type Principal } from "../context.js";
+import { kCheckedRoom, kPrincipal, type Principal } from "../context.js";
 import { DomainError, invalidArgument, permissionDenied } from "../domain/errors.js";
 import { accessRuleOf, roomFieldOf, roomIdOf } from "./access-rules.js";
 import { isInfrastructure } from "./authn.js";
@@ -59,6 +59,7 @@ export function createAuthzInterceptor(rooms: RoomAccess): Interceptor {
           parentValue: RoomRole[rule.roomRole],
         });
       }
+      req.contextValues.set(kCheckedRoom, { roomId, role });
     }
     return next(req);
   };

@@ -64,11 +64,7 @@ export interface DatabaseOptions {
   acquireTimeoutMs?: number;
 }
 
-/**
- * Tx is the entity manager of one inTenant or asSystem transaction; pass it to
- * repository functions and appendAuditEvent so their writes commit together.
- */
-export type Tx = StoreEntityManager;
+export type { Tx } from "./tx.js";
 
 /** DatabaseMode says which engine a Database runs on. */
 export type DatabaseMode = "postgres" | "pglite";
