@@ -14,16 +14,18 @@ export function hasSessionCookie(): boolean {
  * Cookies go along (same-origin credentials), every call carries
  * `x-csrf-token` from the `gh_csrf` cookie (the server requires it on
  * cookie calls that change anything), and an UNAUTHENTICATED answer calls
- * `onSessionLost` so the console can return to the login form.
+ * `onSessionLost` (with the error, whose message says why) so the console
+ * can return to the login form.
  */
-export function createApi(options: { baseUrl?: string; onSessionLost?: () => void } = {}): Api {
+export function createApi(options: { baseUrl?: string; onSessionLost?: (err: ConnectError) => void } = {}): Api {
   const csrf: Interceptor = (next) => async (req) => {
     const token = readCookie(document.cookie, csrfCookie);
     if (token) req.header.set("x-csrf-token", token);
     try {
       return await next(req);
     } catch (err) {
-      if (ConnectError.from(err).code === Code.Unauthenticated && req.method.name !== "Login") options.onSessionLost?.();
+      const e = ConnectError.from(err);
+      if (e.code === Code.Unauthenticated && req.method.name !== "Login") options.onSessionLost?.(e);
       throw err;
     }
   };

@@ -1,24 +1,11 @@
-import { PolicySchema, type Policy } from "../../../../gen/gatehouse/v1/common_pb.js";
+import { Level, PolicySchema, RoomRole, type Policy } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { GetEffectivePolicyResponse } from "../../../../gen/gatehouse/v1/policies_pb.js";
-import { field, formatBytes, h, replace, select, table, type Child } from "../dom.js";
-import { errorBox, loadInto, section, type View, type ViewContext } from "../ui.js";
+import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
+import { allows, allowsInRoom, outranks } from "../access.js";
+import { field, h, replace, select, table } from "../dom.js";
+import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
+import { layerBadge, policyForm, valueText } from "./policy-form.js";
 import { createRoomPicker } from "./room-picker.js";
-
-/** policyValueText renders one policy field's value (bytes readable, lists joined). */
-function policyValueText(name: string, value: unknown): Child {
-  if (value === undefined || value === null) return h("span", { class: "muted" }, "unset");
-  if (typeof value === "object" && "values" in (value as object)) {
-    const list = (value as { values: string[] }).values;
-    return list.length === 0 ? h("span", { class: "muted" }, "(empty)") : list.join(", ");
-  }
-  if (typeof value === "number" && name.endsWith("_bytes")) return `${value} (${formatBytes(value)})`;
-  return String(value);
-}
-
-/** layerClass picks the badge colour of a layer name (`role:<name>` shares one). */
-function layerClass(layer: string): string {
-  return `layer layer-${layer.startsWith("role:") ? "role" : layer}`;
-}
 
 /** effectivePolicyTable lists every policy field, its effective value and the layer that set it. */
 export function effectivePolicyTable(res: GetEffectivePolicyResponse): HTMLElement {
@@ -27,57 +14,168 @@ export function effectivePolicyTable(res: GetEffectivePolicyResponse): HTMLEleme
     .filter((f) => f.name !== "override_ceiling")
     .map((f) => {
       const layer = res.sources[f.name] ?? "default";
-      return [h("code", {}, f.name), policyValueText(f.name, (policy as unknown as Record<string, unknown>)[f.localName]), h("span", { class: layerClass(layer), "data-field": f.name }, layer)];
+      return [h("code", {}, f.name), valueText(f.name, (policy as unknown as Record<string, unknown>)[f.localName]), layerBadge(layer, { "data-field": f.name })];
     });
   return table(["Field", "Effective value", "Set by layer"], rows, { id: "effective-policy-table" });
 }
 
 /**
- * policiesView computes the effective policy of a room, optionally for a
- * macro and a user, and shows which layer (global, room, macro, user,
- * role:<name> or default) set each field.
+ * policiesView edits the four policy layers (global, room, macro, user
+ * override) of a scope chosen at the top (a room, optionally a macro and a
+ * user), each as a form with the effective value and its source beside each
+ * field, and computes the effective policy. A layer the caller may not
+ * change is shown read-only; a layer they may not read is not shown.
  */
 export function policiesView(ctx: ViewContext): View {
   const { api, progress } = ctx;
   const macroBox = h("span");
   const userBox = h("span");
   const result = h("div", { id: "effective-policy" });
-  let macroSel: HTMLSelectElement | HTMLInputElement = h("input", { id: "policy-macro", placeholder: "macro id (optional)" });
+  const layers = h("div", { id: "policy-layers", class: "view" });
+  let users: User[] = [];
+  let macroSel: HTMLSelectElement | undefined;
+  let userSel: HTMLSelectElement | undefined;
+  let generation = 0;
+
+  const scope = () => ({ roomId: ctx.state.roomId ?? "", macroId: macroSel?.value || undefined, userId: userSel?.value || undefined });
+
+  /** renderLayers reads every layer of the scope and shows one form per layer. */
+  const renderLayers = async () => {
+    const mine = ++generation;
+    const { roomId, macroId, userId } = scope();
+    const chosen = picker.rooms().find((r) => r.roomId === roomId);
+    // Every room-scoped read needs a role in the room: a room the caller is no member of shows nothing of its own.
+    const room = chosen && chosen.myRole >= RoomRole.VIEWER ? chosen : undefined;
+    const effective = room ? await api.policies.getEffectivePolicy({ roomId, macroId, userId }).catch(() => undefined) : undefined;
+    if (mine !== generation) return;
+    if (roomId) replace(result, effective ? effectivePolicyTable(effective) : chosen && !room ? notice("info", `You are not a member of ${chosen.name}: its policies are not shown.`) : null);
+    const cards: HTMLElement[] = [];
+    const reload = () => void renderLayers();
+
+    const globalBox = h("div");
+    cards.push(section("Global policy", { id: "global-policy-card" }, globalBox));
+    void loadInto(globalBox, "the global policy", () => api.policies.getGlobalPolicy({}), (res) =>
+      policyForm(ctx, {
+        id: "global-policy",
+        layer: res.policy,
+        effective,
+        editable: allows(ctx, { permission: "policies.global_write", minLevel: Level.GOD }),
+        hint: "The outermost layer, for every tenant. Its allow_room_tokens is a ceiling: false refuses room tokens in every room; true only lets a room opt in.",
+        save: (policy) => api.policies.updateGlobalPolicy({ policy: { ...policy, overrideCeiling: res.policy?.overrideCeiling } }),
+        saved: reload,
+      }),
+    );
+
+    if (room) {
+      const roomBox = h("div");
+      cards.push(section(`Room policy · ${room.name}`, { id: "room-policy-card" }, roomBox));
+      void loadInto(roomBox, "the room policy", () => api.policies.getRoomPolicy({ roomId }), (res) =>
+        policyForm(ctx, {
+          id: "room-policy",
+          layer: res.policy,
+          effective,
+          editable: allowsInRoom(ctx, "policies.write", room.myRole, RoomRole.ADMIN),
+          hint: "May only tighten the global policy. Room tokens are opt-in: the room accepts x-room-token only when allow_room_tokens is true here and the global policy permits it.",
+          save: (policy) => api.policies.updateRoomPolicy({ roomId, policy }),
+          saved: reload,
+        }),
+      );
+    }
+
+    const macroName = macroSel?.selectedOptions[0]?.textContent ?? "";
+    if (room && macroId) {
+      const macroBoxEl = h("div");
+      cards.push(section(`Macro policy · ${macroName}`, { id: "macro-policy-card" }, macroBoxEl));
+      void loadInto(macroBoxEl, "the macro policy", () => api.policies.getMacroPolicy({ roomId, macroId }), (res) =>
+        policyForm(ctx, {
+          id: "macro-policy",
+          layer: res.policy,
+          effective,
+          editable: allowsInRoom(ctx, "macros.write", room.myRole, RoomRole.EDITOR) && ctx.can("locks.write"),
+          hint: "May only tighten the room's merged policy. Saving takes the macro's lock for the moment of the write (refused while someone else edits it).",
+          save: async (policy) => {
+            const target = `macro/${macroId}`;
+            const lock = await api.locks.acquireLock({ roomId, target });
+            try {
+              await api.policies.updateMacroPolicy({ roomId, macroId, policy, fencingToken: lock.lock?.fencingToken });
+            } finally {
+              await api.locks.releaseLock({ roomId, target }).catch(() => undefined);
+            }
+          },
+          saved: reload,
+        }),
+      );
+    }
+
+    const user = users.find((u) => u.userId === userId);
+    if (user) {
+      const userBoxEl = h("div");
+      const editable = allows(ctx, { permission: "policies.write", minLevel: Level.ADMIN }) && outranks(ctx, user.level) && user.userId !== ctx.me.user?.userId;
+      const removeStatus = h("div");
+      cards.push(
+        section(
+          `User override · ${user.username}`,
+          { id: "user-policy-card" },
+          removeStatus,
+          userBoxEl,
+          editable
+            ? button("Remove the override", () => {
+                void progress.run("Removing the override", () => api.policies.deleteUserPolicy({ userId: user.userId })).then(reload, (err: unknown) => replace(removeStatus, errorBox(err, "Remove the override")));
+              }, { id: "user-policy-delete", class: "small danger" })
+            : null,
+        ),
+      );
+      void loadInto(userBoxEl, "the user override", () => api.policies.getUserPolicy({ userId: user.userId }), (res) =>
+        policyForm(ctx, {
+          id: "user-policy",
+          layer: res.policy,
+          effective,
+          editable,
+          hint: "The only layer that may loosen, up to the global override_ceiling; roles' default policies apply when a user has no override.",
+          save: (policy) => api.policies.updateUserPolicy({ userId: user.userId, policy }),
+          saved: reload,
+        }),
+      );
+    }
+    if (mine === generation) replace(layers, cards);
+  };
 
   const loadMacros = async (roomId: string) => {
-    if (!roomId) {
-      macroSel = select("macroId", [["", "(no macro)"]], "", { id: "policy-macro" });
-    } else {
-      try {
-        const res = await api.macros.listMacros({ roomId, pageSize: 1000 });
+    macroSel = undefined;
+    if (roomId && ctx.can("macros.read")) {
+      const res = await api.macros.listMacros({ roomId, pageSize: 1000 }).catch(() => undefined);
+      if (res) {
         macroSel = select("macroId", [["", "(no macro)"], ...res.macros.map((m) => [m.macroId, m.name] as const)], "", { id: "policy-macro" });
-      } catch {
-        macroSel = h("input", { id: "policy-macro", placeholder: "macro id (optional)" });
+        macroSel.addEventListener("change", () => void renderLayers());
       }
     }
-    replace(macroBox, field("Macro", macroSel));
+    replace(macroBox, macroSel ? field("Macro", macroSel) : null);
   };
-  const picker = createRoomPicker(ctx, "policy-room", (roomId) => void loadMacros(roomId));
-  let userSel: HTMLSelectElement | HTMLInputElement = h("input", { id: "policy-user", placeholder: "user id (optional)" });
-  void api.users.listUsers({ pageSize: 1000 }).then(
-    (res) => {
-      userSel = select("userId", [["", "(no user layer)"], ...res.users.map((u) => [u.userId, u.username] as const)], "", { id: "policy-user" });
-      replace(userBox, field("User", userSel));
-    },
-    () => replace(userBox, field("User", userSel)),
-  );
+  const picker = createRoomPicker(ctx, "policy-room", (roomId) => {
+    replace(result);
+    void loadMacros(roomId).then(() => renderLayers());
+  });
+  if (ctx.can("users.read")) {
+    void api.users.listUsers({ pageSize: 1000 }).then(
+      (res) => {
+        users = res.users;
+        userSel = select("userId", [["", "(no user layer)"], ...res.users.map((u) => [u.userId, u.username] as const)], "", { id: "policy-user" });
+        userSel.addEventListener("change", () => void renderLayers());
+        replace(userBox, field("User", userSel));
+      },
+      (err: unknown) => replace(userBox, errorBox(err, "List users")),
+    );
+  }
 
   const show = h("button", { type: "submit", class: "primary", id: "policy-show" }, "Show effective policy");
   const form = h("form", { class: "grid-form", id: "policy-form" }, picker.el, macroBox, userBox, h("div", { class: "actions" }, show));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const roomId = ctx.state.roomId ?? "";
+    const { roomId, macroId, userId } = scope();
     if (!roomId) {
-      replace(result, errorBox(new Error("choose a room first"), "Effective policy"));
+      replace(result, notice("info", "Choose a room first."));
       return;
     }
-    const macroId = macroSel.value || undefined;
-    const userId = userSel.value || undefined;
     void progress.run("Computing effective policy", () => loadInto(result, "the effective policy", () => api.policies.getEffectivePolicy({ roomId, macroId, userId }), effectivePolicyTable), show);
   });
   void picker.reload();
@@ -86,8 +184,13 @@ export function policiesView(ctx: ViewContext): View {
     "p",
     { class: "legend" },
     "Layers, outermost first: ",
-    ["global", "room", "macro", "user", "role:<name>", "default"].map((l) => [h("span", { class: layerClass(l) }, l), " "]),
+    ["global", "room", "macro", "user", "role:<name>", "default"].map((l) => [layerBadge(l), " "]),
     "— room and macro may only tighten; the user layer may loosen up to the global override ceiling.",
   );
-  return { el: h("div", { class: "view", id: "policies-view" }, section("Effective policy", { id: "policies" }, form, legend, result)) };
+  return {
+    el: h("div", { class: "view", id: "policies-view" }, section("Effective policy", { id: "policies" }, form, legend, result), layers),
+    dispose: () => {
+      generation++;
+    },
+  };
 }
