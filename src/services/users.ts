@@ -45,8 +45,8 @@ async function rolesByIds(em: EntityManager, ids: readonly string[]): Promise<Ro
 }
 
 /** lockUser reads a user of the tenant for update; NOT_FOUND when missing or another tenant's. */
-async function lockUser(em: EntityManager, id: string): Promise<{ id: string; level: number; disabled: boolean }> {
-  const rows = (await em.execute("select id, level, disabled from users where id = ? for update", [id])) as Array<{ id: string; level: number; disabled: boolean }>;
+async function lockUser(em: EntityManager, id: string): Promise<{ id: string; username: string; level: number; disabled: boolean }> {
+  const rows = (await em.execute("select id, username, level, disabled from users where id = ? for update", [id])) as Array<{ id: string; username: string; level: number; disabled: boolean }>;
   if (!rows[0]) throw notFound("user");
   return rows[0];
 }
@@ -269,6 +269,8 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       const tx = transactionOf(ctx);
       const caller = await callerNow(tx, principal);
       const target = await lockUser(tx, id);
+      // The record carries the name it touched, so the audit log still names the user once deleted.
+      note.details = { ...note.details, username: target.username };
       requireOutranks(caller, target.level);
       if (level !== undefined) requireAssignableLevel(caller, level);
       const newLevel = level ?? target.level;
@@ -324,7 +326,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
       const added = roles.filter((r) => !current.has(r.id));
       const removed = [...current].filter((r) => !roleIds.includes(r));
       requireHeld(caller, added.flatMap((r) => r.permissions), "role_ids");
-      note.details = { roleIds, added: added.map((r) => r.name), removed };
+      note.details = { username: target.username, roleIds, added: added.map((r) => r.name), removed };
       if (removed.length > 0) await tx.execute("delete from user_roles where user_id = ? and role_id = any(?::uuid[])", [id, pgArrayLiteral(removed)]);
       for (const role of added) {
         await tx.execute("insert into user_roles (tenant_id, user_id, role_id) values (?, ?, ?)", [principal.tenantId, id, role.id]);
@@ -381,7 +383,7 @@ export function createUsersService(deps: Deps): ServiceImpl<typeof UsersService>
         [id],
       )) as unknown[];
       afterCommit(ctx, () => deps.sessions.invalidateUser(principal.tenantId, id));
-      note.details = { level: Level[target.level], sessionsRevoked: revoked.length };
+      note.details = { username: target.username, level: Level[target.level], sessionsRevoked: revoked.length };
       return { sessionsRevoked: revoked.length };
     },
 

@@ -2,6 +2,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { RoomRole } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { Room } from "../../../../gen/gatehouse/v1/rooms_pb.js";
 import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
+import { allowsInRoom } from "../access.js";
 import { field, formatTime, formValues, h, replace, select, table } from "../dom.js";
 import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
 
@@ -22,7 +23,8 @@ export function roomsView(ctx: ViewContext): View {
 
   const showMembers = async (room: Room) => {
     ctx.state.roomId = room.roomId;
-    users ??= await api.users.listUsers({ pageSize: 1000 }).then((r) => r.users, () => undefined);
+    const manages = allowsInRoom(ctx, "rooms.write", room.myRole, RoomRole.ADMIN);
+    if (manages && ctx.can("users.read")) users ??= await api.users.listUsers({ pageSize: 1000 }).then((r) => r.users, () => undefined);
     const status = h("div");
     const body = h("div");
     const load = () =>
@@ -33,7 +35,7 @@ export function roomsView(ctx: ViewContext): View {
             h("strong", {}, m.username),
             h("span", { class: "badge" }, roomRoleName(m.role)),
             h("code", {}, m.userId),
-            button("Remove", () => {
+            !manages ? "" : button("Remove", () => {
               void api.rooms.removeRoomMember({ roomId: room.roomId, userId: m.userId }).then(
                 () => void load(),
                 (err: unknown) => replace(status, errorBox(err, "Remove member")),
@@ -66,7 +68,7 @@ export function roomsView(ctx: ViewContext): View {
         (err: unknown) => replace(status, errorBox(err, "Add member")),
       );
     });
-    replace(members, section(`Members of ${room.name}`, { id: "members" }, h("p", {}, h("code", {}, room.roomId)), status, body, h("h3", {}, "Add a member"), form));
+    replace(members, section(`Members of ${room.name}`, { id: "members" }, h("p", {}, h("code", {}, room.roomId)), status, body, manages ? [h("h3", {}, "Add a member"), form] : null));
     await load();
   };
 
@@ -78,7 +80,7 @@ export function roomsView(ctx: ViewContext): View {
           h("strong", { class: "room-name" }, r.name),
           h("code", {}, r.roomId),
           formatTime(r.createdAt ? timestampDate(r.createdAt) : undefined),
-          button("Members", () => void showMembers(r), { class: "small", "data-room": r.name }),
+          r.myRole >= RoomRole.VIEWER ? button("Members", () => void showMembers(r), { class: "small", "data-room": r.name }) : "",
         ]),
         { id: "rooms-table" },
       ),
