@@ -190,12 +190,22 @@ describe("console administration (Chromium)", () => {
 
   it("policies: edits the global, room, macro and user layers; a looser room value is refused on its field with the parent's value and layer", async () => {
     await go(admin, "policies", "#global-policy-save");
+    await admin.selectOption("#policy-room", { label: roomName });
+    await admin.waitForSelector("#room-policy-save");
+    // Room tokens are opt-in under the global ceiling: while the global policy forbids them, a room cannot opt in.
+    await admin.selectOption("#room-policy-allow_room_tokens", "true");
+    await admin.click("#room-policy-save");
+    await admin.waitForSelector("#room-policy-allow_room_tokens-error [role=alert]");
+    const ceiling = await admin.textContent("#room-policy-allow_room_tokens-error");
+    console.log(`room opting in over the ceiling: ${ceiling}`);
+    expect(ceiling).toMatch(/looser than false, set by (global|default)/);
+    expect((await api().policies.getRoomPolicy({ roomId })).policy?.allowRoomTokens).toBeUndefined();
+
     await admin.fill("#global-policy-max_host_calls", "800");
     await admin.selectOption("#global-policy-allow_room_tokens", "true");
     await admin.click("#global-policy-save");
     await expect.poll(async () => (await api().policies.getGlobalPolicy({})).policy, { timeout: 5000 }).toMatchObject({ maxHostCalls: 800, allowRoomTokens: true });
 
-    await admin.selectOption("#policy-room", { label: roomName });
     await admin.waitForSelector("#room-policy-save");
     // The room opts in to room tokens under the global ceiling, and tightens the timeout.
     await admin.fill("#room-policy-timeout_ms", "900");
@@ -227,12 +237,22 @@ describe("console administration (Chromium)", () => {
     await expect.poll(async () => (await api().policies.getMacroPolicy({ roomId, macroId })).policy?.maxOutputBytes, { timeout: 5000 }).toBe(16384);
     await expect.poll(async () => (await api().locks.getLock({ roomId, target: `macro/${macroId}` })).lock, { timeout: 5000 }).toBeUndefined();
 
-    // The user override, then its removal.
+    // The global override ceiling, then a user override that loosens up to it and not past it, then its removal.
+    await admin.fill("#global-ceiling-max_host_calls", "2000");
+    await admin.click("#global-ceiling-save");
+    await expect.poll(async () => (await api().policies.getGlobalPolicy({})).policy, { timeout: 5000 }).toMatchObject({ maxHostCalls: 800, overrideCeiling: { maxHostCalls: 2000 } });
+    await admin.waitForSelector("#policy-user option >> nth=1", { state: "attached" });
     await admin.selectOption("#policy-user", { label: plainName });
     await admin.waitForSelector("#user-policy-save");
+    await admin.fill("#user-policy-max_host_calls", "5000");
+    await admin.click("#user-policy-save");
+    await admin.waitForSelector("#user-policy-max_host_calls-error [role=alert]");
+    expect(await admin.textContent("#user-policy-max_host_calls-error")).toMatch(/5000 is looser than 2000, set by global\.override_ceiling/);
+    expect((await api().policies.getUserPolicy({ userId: plainId })).policy).toBeUndefined();
+    await admin.fill("#user-policy-max_host_calls", "1500");
     await admin.fill("#user-policy-max_runs_per_minute", "100");
     await admin.click("#user-policy-save");
-    await expect.poll(async () => (await api().policies.getUserPolicy({ userId: plainId })).policy?.maxRunsPerMinute, { timeout: 5000 }).toBe(100);
+    await expect.poll(async () => (await api().policies.getUserPolicy({ userId: plainId })).policy, { timeout: 5000 }).toMatchObject({ maxHostCalls: 1500, maxRunsPerMinute: 100 });
     await admin.waitForFunction(() => document.querySelector('#user-policy [data-source="max_runs_per_minute"]')?.textContent === "user");
     await shot(admin, "policies");
     await admin.click("#user-policy-delete");

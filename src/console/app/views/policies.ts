@@ -1,3 +1,4 @@
+import { create } from "@bufbuild/protobuf";
 import { Level, PolicySchema, RoomRole, type Policy } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { GetEffectivePolicyResponse } from "../../../../gen/gatehouse/v1/policies_pb.js";
 import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
@@ -54,17 +55,27 @@ export function policiesView(ctx: ViewContext): View {
 
     const globalBox = h("div");
     cards.push(section("Global policy", { id: "global-policy-card" }, globalBox));
-    void loadInto(globalBox, "the global policy", () => api.policies.getGlobalPolicy({}), (res) =>
+    const globalEditable = allows(ctx, { permission: "policies.global_write", minLevel: Level.GOD });
+    void loadInto(globalBox, "the global policy", () => api.policies.getGlobalPolicy({}), (res) => [
       policyForm(ctx, {
         id: "global-policy",
         layer: res.policy,
         effective,
-        editable: allows(ctx, { permission: "policies.global_write", minLevel: Level.GOD }),
+        editable: globalEditable,
         hint: "The outermost layer, for every tenant. Its allow_room_tokens is a ceiling: false refuses room tokens in every room; true only lets a room opt in.",
         save: (policy) => api.policies.updateGlobalPolicy({ policy: { ...policy, overrideCeiling: res.policy?.overrideCeiling } }),
         saved: reload,
       }),
-    );
+      h("h3", {}, "Override ceiling"),
+      policyForm(ctx, {
+        id: "global-ceiling",
+        layer: res.policy?.overrideCeiling,
+        editable: globalEditable,
+        hint: "How far a user override or a role's default policy may loosen the merged policy. Unset fields: no loosening past the layers above.",
+        save: (overrideCeiling) => api.policies.updateGlobalPolicy({ policy: { ...(res.policy ?? create(PolicySchema)), overrideCeiling } }),
+        saved: reload,
+      }),
+    ]);
 
     if (room) {
       const roomBox = h("div");
@@ -95,6 +106,12 @@ export function policiesView(ctx: ViewContext): View {
           hint: "May only tighten the room's merged policy. Saving takes the macro's lock for the moment of the write (refused while someone else edits it).",
           save: async (policy) => {
             const target = `macro/${macroId}`;
+            // A lock the person already holds (an editor open elsewhere) is used and kept; otherwise it is taken for the write only.
+            const held = ctx.can("locks.read") ? (await api.locks.getLock({ roomId, target }).catch(() => undefined))?.lock : undefined;
+            if (held && held.ownerId === ctx.me.user?.userId) {
+              await api.policies.updateMacroPolicy({ roomId, macroId, policy, fencingToken: held.fencingToken });
+              return;
+            }
             const lock = await api.locks.acquireLock({ roomId, target });
             try {
               await api.policies.updateMacroPolicy({ roomId, macroId, policy, fencingToken: lock.lock?.fencingToken });
