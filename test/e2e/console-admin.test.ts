@@ -238,6 +238,7 @@ describe("console administration (Chromium)", () => {
     await expect.poll(async () => (await api().locks.getLock({ roomId, target: `macro/${macroId}` })).lock, { timeout: 5000 }).toBeUndefined();
 
     // The global override ceiling, then a user override that loosens up to it and not past it, then its removal.
+    await admin.click("#global-ceiling-box > summary");
     await admin.fill("#global-ceiling-max_host_calls", "2000");
     await admin.click("#global-ceiling-save");
     await expect.poll(async () => (await api().policies.getGlobalPolicy({})).policy, { timeout: 5000 }).toMatchObject({ maxHostCalls: 800, overrideCeiling: { maxHostCalls: 2000 } });

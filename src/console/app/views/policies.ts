@@ -66,15 +66,14 @@ export function policiesView(ctx: ViewContext): View {
         save: (policy) => api.policies.updateGlobalPolicy({ policy: { ...policy, overrideCeiling: res.policy?.overrideCeiling } }),
         saved: reload,
       }),
-      h("h3", {}, "Override ceiling"),
-      policyForm(ctx, {
+      h("details", { id: "global-ceiling-box", class: "ceiling" }, h("summary", {}, "Override ceiling: how far a user override may loosen"), policyForm(ctx, {
         id: "global-ceiling",
         layer: res.policy?.overrideCeiling,
         editable: globalEditable,
         hint: "How far a user override or a role's default policy may loosen the merged policy. Unset fields: no loosening past the layers above.",
         save: (overrideCeiling) => api.policies.updateGlobalPolicy({ policy: { ...(res.policy ?? create(PolicySchema)), overrideCeiling } }),
         saved: reload,
-      }),
+      })),
     ]);
 
     if (room) {

@@ -99,7 +99,7 @@ export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLEl
       ? h("span", { class: "policy-effective", "data-field": f.name }, h("span", { class: "effective-value" }, valueText(f.name, effectiveValue)), " ", layerBadge(source ?? "default", { "data-source": f.name }))
       : null;
     if (!options.editable) {
-      return h("tr", {}, h("th", { scope: "row" }, h("code", {}, f.name)), h("td", { "data-layer-value": f.name }, valueText(f.name, current)), h("td", {}, beside));
+      return h("tr", {}, h("th", { scope: "row" }, h("code", {}, f.name)), h("td", { "data-layer-value": f.name }, valueText(f.name, current)), beside ? h("td", {}, beside) : null);
     }
     let control: HTMLInputElement | HTMLSelectElement;
     if (f.kind === "boolean") {
@@ -120,7 +120,7 @@ export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLEl
     control.setAttribute("aria-describedby", error.id);
     errors.set(f.name, error);
     controls.set(f.name, control);
-    return h("tr", { "data-field-row": f.name }, h("th", { scope: "row" }, h("label", { for: controlId }, h("code", {}, f.name))), h("td", {}, control, error), h("td", {}, beside));
+    return h("tr", { "data-field-row": f.name }, h("th", { scope: "row" }, h("label", { for: controlId }, h("code", {}, f.name))), h("td", {}, control, error), beside ? h("td", {}, beside) : null);
   });
   // The server's bounds of each number (min/max), once known.
   void serverInfoOf(ctx).then((info) => {
@@ -133,7 +133,7 @@ export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLEl
       }
     }
   });
-  const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, options.editable ? "This layer" : "This layer sets"), h("th", { scope: "col" }, options.effective ? "Effective (set by)" : "")));
+  const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, options.editable ? "This layer" : "This layer sets"), options.effective ? h("th", { scope: "col" }, "Effective (set by)") : null));
   const tableEl = h("table", { class: "policy-fields", id: `${options.id}-fields` }, head, h("tbody", {}, rows));
   if (!options.editable) return h("div", { id: options.id, class: "policy-layer" }, options.hint ? h("p", { class: "legend" }, options.hint) : null, tableEl);
 
