@@ -376,6 +376,33 @@ describe("console administration (Chromium)", () => {
     expect(new URL(admin.url()).hash).toBe("#/rooms");
   });
 
+  // The screens' own content, below the shared top bar (whose narrow layout is the shell's concern).
+  it("the administration screens hold at 390 px: their content never scrolls sideways", async () => {
+    await admin.setViewportSize({ width: 390, height: 844 });
+    const widths: Record<string, [number, number]> = {};
+    for (const [section, ready] of [
+      ["whoami", "#change-password-form"],
+      ["users", "#users-table"],
+      ["roles", "#roles-table"],
+      ["tenants", "#tenants-table"],
+      ["policies", "#room-policy-save"],
+      ["audit", "#audit-table tbody tr"],
+    ] as const) {
+      await admin.goto(`${rig.origin}/console/#/${section}`);
+      if (section === "policies") await admin.selectOption("#policy-room", { label: roomName });
+      await admin.waitForSelector(ready);
+      await admin.waitForSelector("#progress", { state: "hidden" });
+      widths[section] = await admin.evaluate(() => {
+        const view = document.getElementById("view")!;
+        return [Math.max(view.getBoundingClientRect().left + view.scrollWidth, view.getBoundingClientRect().right), window.innerWidth] as [number, number];
+      });
+      await shot(admin, `390-${section}`);
+    }
+    console.log(`content right edge/innerWidth at 390 px: ${JSON.stringify(widths)}`);
+    for (const [section, [scroll, inner]] of Object.entries(widths)) expect({ section, fits: scroll <= inner }).toEqual({ section, fits: true });
+    await admin.setViewportSize({ width: 1280, height: 900 });
+  });
+
   it("raised no script errors and no CSP violations", () => {
     expect(pageErrors).toEqual([]);
   });
