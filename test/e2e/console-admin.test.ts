@@ -169,6 +169,7 @@ describe("console administration (Chromium)", () => {
     // Built-in roles cannot be deleted: they offer no Delete.
     expect(await admin.$$('[data-delete-role="viewer"]')).toHaveLength(0);
     await admin.click(`[data-delete-role="${roleName}"]`);
+    expect(await admin.textContent("#roles-table .confirm")).toContain(`Delete role ${roleName}? Nobody holds it.`);
     await admin.click("#roles-table [data-confirm=yes]");
     await admin.waitForFunction((name) => !Array.from(document.querySelectorAll("#roles-table .role-name")).some((e) => e.textContent === name), roleName);
     expect(await role()).toBeUndefined();

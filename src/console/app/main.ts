@@ -80,7 +80,7 @@ function showLogin(message?: string, keepScreen = false): void {
   document.getElementById("login-username")?.focus();
 }
 
-function routeOf(hash: string, me: WhoAmIResponse, ctx: Pick<ViewContext, "can" | "me">): Route {
+function routeOf(hash: string, ctx: Pick<ViewContext, "can" | "me">): Route {
   const path = hash.replace(/^#\/?/, "").split("?")[0];
   const route = routes.find((r) => r.path === path);
   return route && (!route.need || allows(ctx, route.need)) ? route : routes[0]!;
@@ -104,7 +104,7 @@ function shell(me: WhoAmIResponse): void {
   });
 
   const render = async () => {
-    const route = routeOf(location.hash, me, ctx);
+    const route = routeOf(location.hash, ctx);
     await current?.dispose?.();
     current = undefined;
     if (!signedIn) return;
@@ -151,7 +151,7 @@ async function start(): Promise<void> {
       for (const login of Array.from(root.querySelectorAll(":scope > main.login"))) login.remove();
       shellEl.hidden = false;
       shellEl.removeAttribute("inert");
-      document.title = `${routeOf(location.hash, me, { me, can: (p) => me.permissions.includes(p) }).title} · Gatehouse`;
+      document.title = `${routeOf(location.hash, { me, can: (p) => me.permissions.includes(p) }).title} · Gatehouse`;
       return;
     }
     await current?.dispose?.();

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, ScalarType } from "@bufbuild/protobuf";
 import type { GetServerInfoResponse } from "../../../../gen/gatehouse/v1/auth_pb.js";
 import { PolicySchema, type Policy } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { GetEffectivePolicyResponse } from "../../../../gen/gatehouse/v1/policies_pb.js";
@@ -24,7 +24,7 @@ export const policyFields = PolicySchema.fields
   .map((f) => ({
     name: f.name,
     localName: f.localName,
-    kind: (f.fieldKind === "message" ? "list" : f.fieldKind === "scalar" && f.scalar === 8 /* BOOL */ ? "boolean" : "number") as Kind,
+    kind: (f.fieldKind === "message" ? "list" : f.fieldKind === "scalar" && f.scalar === ScalarType.BOOL ? "boolean" : "number") as Kind,
   }));
 
 let serverInfo: Promise<GetServerInfoResponse | undefined> | undefined;

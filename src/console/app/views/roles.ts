@@ -1,6 +1,7 @@
 import type { Permission, Role } from "../../../../gen/gatehouse/v1/roles_pb.js";
 import { chips, field, formValues, h, replace, table } from "../dom.js";
 import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
+import { confirmInline } from "../confirm.js";
 import { policyForm } from "./policy-form.js";
 
 /** permissionPicker renders the catalog as checkboxes (key and description), `checked` ticked. */
@@ -11,19 +12,6 @@ function permissionPicker(catalog: readonly Permission[], checked: readonly stri
     h("legend", {}, "Permissions"),
     catalog.map((p) => h("label", { class: "check", title: p.description }, h("input", { type: "checkbox", name: "permissions", value: p.key, checked: checked.includes(p.key) }), h("code", {}, p.key), h("span", { class: "muted" }, p.description))),
   );
-}
-
-/** confirmInline swaps a button for "Really …? Confirm / Cancel" in place. */
-export function confirmInline(trigger: HTMLButtonElement, question: string, onConfirm: () => void): void {
-  const box = h("span", { class: "confirm", role: "group", "aria-label": question });
-  const yes = button("Confirm", () => onConfirm(), { class: "small danger", "data-confirm": "yes" });
-  const no = button("Cancel", () => {
-    box.replaceWith(trigger);
-    trigger.focus();
-  }, { class: "small" });
-  box.append(h("span", {}, question), " ", yes, " ", no);
-  trigger.replaceWith(box);
-  yes.focus();
 }
 
 /**
@@ -97,8 +85,11 @@ export function rolesView(ctx: ViewContext): View {
       table(
         ["Role", "Built-in", "Permissions", "Description", ""],
         res.roles.map((r) => {
-          const del = button("Delete…", () => {
-            confirmInline(del, `Delete role ${r.name}? Its holders lose it.`, () => {
+          const del = button("Delete…", async () => {
+            // The question counts who loses the role, when the caller may list users.
+            const holders = ctx.can("users.read") ? await api.users.listUsers({ pageSize: 1000 }).then((res) => res.users.filter((u) => u.roleIds.includes(r.roleId)).length, () => undefined) : undefined;
+            const who = holders === undefined ? "Its holders lose it." : holders === 0 ? "Nobody holds it." : `${holders} user${holders === 1 ? "" : "s"} hold${holders === 1 ? "s" : ""} it and lose${holders === 1 ? "s" : ""} it.`;
+            confirmInline(del, `Delete role ${r.name}? ${who}`, () => {
               void progress.run("Deleting role", () => api.roles.deleteRole({ roleId: r.roleId })).then(
                 () => {
                   replace(status, notice("ok", `Deleted role ${r.name}.`));

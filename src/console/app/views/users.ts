@@ -2,9 +2,9 @@ import { Level } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { Role } from "../../../../gen/gatehouse/v1/roles_pb.js";
 import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
 import { assignableLevels, outranks } from "../access.js";
+import { confirmInline } from "../confirm.js";
 import { chips, field, formValues, h, replace, select, table } from "../dom.js";
 import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
-import { confirmInline } from "./roles.js";
 import { levelName } from "./whoami.js";
 
 /**
