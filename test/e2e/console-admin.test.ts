@@ -339,6 +339,36 @@ describe("console administration (Chromium)", () => {
     });
   });
 
+  it("a tenant ADMIN: no tenants, a read-only global policy, actions only on users below their level", async () => {
+    const name = `adm-c-${suffix}`;
+    const adminRole = (await api().roles.listRoles({ pageSize: 1000 })).roles.find((r) => r.name === "admin")!;
+    await api().users.createUser({ username: name, password: "user-c-password-1", level: Level.ADMIN, roleIds: [adminRole.roleId] });
+    const context = await rig.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    watchPageErrors(page, pageErrors);
+    try {
+      await page.goto(`${rig.origin}/console/`);
+      await signIn(page, { username: name, password: "user-c-password-1" });
+      expect(await page.$$eval("nav.nav a", (els) => els.map((e) => e.id))).toEqual(["nav-whoami", "nav-users", "nav-roles", "nav-rooms", "nav-policies", "nav-rules", "nav-macros", "nav-audit"]);
+
+      await go(page, "users", "#users-table");
+      // The SUPERGOD and a fellow ADMIN are not below them: no action; the plain user is.
+      for (const above of ["admin", userA]) expect(await page.$$(`[data-level-user="${above}"], [data-delete-user="${above}"], [data-reset-user="${above}"]`)).toHaveLength(0);
+      expect(await page.$$(`[data-reset-user="${plainName}"]`)).toHaveLength(1);
+      expect(await page.$$eval("#new-level option", (els) => els.map((e) => e.textContent))).toEqual(["GUEST", "USER"]);
+
+      // Rooms: a tenant ADMIN is room ADMIN everywhere, so the room policy is theirs to save; the global one is not.
+      await go(page, "policies", "#global-policy-fields");
+      await page.selectOption("#policy-room", { label: roomName });
+      await page.waitForSelector("#room-policy-save");
+      expect(await page.$$("#global-policy-save, #global-ceiling-save")).toHaveLength(0);
+      expect(await page.$$eval(".notice.error, [role=alert]", (els) => els.length)).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("audit: names instead of ids (id on hover), filters picked from lists, links to what a record touched", async () => {
     // The server records the username it touched (read back through the API).
     const updates = await api().audit.listAuditEvents({ action: "users.update", pageSize: 10 });

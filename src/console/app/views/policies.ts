@@ -5,7 +5,7 @@ import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
 import { allows, allowsInRoom, outranks } from "../access.js";
 import { field, h, replace, select, table } from "../dom.js";
 import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
-import { layerBadge, policyForm, valueText } from "./policy-form.js";
+import { layerBadge, policyForm, showEffective, valueText } from "./policy-form.js";
 import { createRoomPicker } from "./room-picker.js";
 
 /** effectivePolicyTable lists every policy field, its effective value and the layer that set it. */
@@ -33,6 +33,7 @@ export function policiesView(ctx: ViewContext): View {
   const userBox = h("span");
   const result = h("div", { id: "effective-policy" });
   const layers = h("div", { id: "policy-layers", class: "view" });
+  const view = h("div", { class: "view", id: "policies-view" });
   let users: User[] = [];
   let macroSel: HTMLSelectElement | undefined;
   let userSel: HTMLSelectElement | undefined;
@@ -40,67 +41,89 @@ export function policiesView(ctx: ViewContext): View {
 
   const scope = () => ({ roomId: ctx.state.roomId ?? "", macroId: macroSel?.value || undefined, userId: userSel?.value || undefined });
 
-  /** renderLayers reads every layer of the scope and shows one form per layer. */
+  // The global layer is the same whatever the scope: built once, its effective column refreshed.
+  const globalCard = section("Global policy", { id: "global-policy-card" });
+  const globalEditable = allows(ctx, { permission: "policies.global_write", minLevel: Level.GOD });
+  const globalBox = h("div");
+  globalCard.append(globalBox);
+  let lastEffective: GetEffectivePolicyResponse | undefined;
+  void loadInto(globalBox, "the global policy", () => api.policies.getGlobalPolicy({}), (res) => {
+    // What the global layer holds now: each of its two forms saves its part and keeps the other.
+    let stored: Policy = res.policy ?? create(PolicySchema);
+    return [
+      policyForm(ctx, {
+        id: "global-policy",
+        layer: stored,
+        effectiveColumn: true,
+        editable: globalEditable,
+        hint: "The outermost layer, for every tenant. Its allow_room_tokens is a ceiling: false refuses room tokens in every room; true only lets a room opt in.",
+        save: async (policy) => {
+          stored = (await api.policies.updateGlobalPolicy({ policy: { ...policy, overrideCeiling: stored.overrideCeiling } })).policy ?? stored;
+        },
+        saved: () => void refreshEffective(),
+      }),
+      h("details", { id: "global-ceiling-box", class: "ceiling" }, h("summary", {}, "Override ceiling: how far a user override may loosen"), policyForm(ctx, {
+        id: "global-ceiling",
+        layer: stored.overrideCeiling,
+        editable: globalEditable,
+        hint: "How far a user override or a role's default policy may loosen the merged policy. Unset fields: no loosening past the layers above.",
+        save: async (overrideCeiling) => {
+          stored = (await api.policies.updateGlobalPolicy({ policy: { ...stored, overrideCeiling } })).policy ?? stored;
+        },
+        saved: () => void refreshEffective(),
+      })),
+    ];
+  }).then(() => showEffective(globalBox, lastEffective));
+
+  /** refreshEffective reads the effective policy of the scope into the table and every form's effective column. */
+  const refreshEffective = async () => {
+    const mine = generation;
+    const { roomId, macroId, userId } = scope();
+    const chosen = picker.rooms().find((r) => r.roomId === roomId);
+    const room = chosen && chosen.myRole >= RoomRole.VIEWER ? chosen : undefined;
+    const effective = room ? await api.policies.getEffectivePolicy({ roomId, macroId, userId }).catch(() => undefined) : undefined;
+    if (mine !== generation) return;
+    replace(result, effective ? effectivePolicyTable(effective) : chosen && !room ? notice("info", `You are not a member of ${chosen.name}: its policies are not shown.`) : null);
+    lastEffective = effective;
+    showEffective(view, effective);
+  };
+
+  /** renderLayers shows one form per layer of the scope (room, macro, user), then the effective values. */
   const renderLayers = async () => {
     const mine = ++generation;
     const { roomId, macroId, userId } = scope();
     const chosen = picker.rooms().find((r) => r.roomId === roomId);
     // Every room-scoped read needs a role in the room: a room the caller is no member of shows nothing of its own.
     const room = chosen && chosen.myRole >= RoomRole.VIEWER ? chosen : undefined;
-    const effective = room ? await api.policies.getEffectivePolicy({ roomId, macroId, userId }).catch(() => undefined) : undefined;
-    if (mine !== generation) return;
-    if (roomId) replace(result, effective ? effectivePolicyTable(effective) : chosen && !room ? notice("info", `You are not a member of ${chosen.name}: its policies are not shown.`) : null);
     const cards: HTMLElement[] = [];
-    const reload = () => void renderLayers();
-
-    const globalBox = h("div");
-    cards.push(section("Global policy", { id: "global-policy-card" }, globalBox));
-    const globalEditable = allows(ctx, { permission: "policies.global_write", minLevel: Level.GOD });
-    void loadInto(globalBox, "the global policy", () => api.policies.getGlobalPolicy({}), (res) => [
-      policyForm(ctx, {
-        id: "global-policy",
-        layer: res.policy,
-        effective,
-        editable: globalEditable,
-        hint: "The outermost layer, for every tenant. Its allow_room_tokens is a ceiling: false refuses room tokens in every room; true only lets a room opt in.",
-        save: (policy) => api.policies.updateGlobalPolicy({ policy: { ...policy, overrideCeiling: res.policy?.overrideCeiling } }),
-        saved: reload,
-      }),
-      h("details", { id: "global-ceiling-box", class: "ceiling" }, h("summary", {}, "Override ceiling: how far a user override may loosen"), policyForm(ctx, {
-        id: "global-ceiling",
-        layer: res.policy?.overrideCeiling,
-        editable: globalEditable,
-        hint: "How far a user override or a role's default policy may loosen the merged policy. Unset fields: no loosening past the layers above.",
-        save: (overrideCeiling) => api.policies.updateGlobalPolicy({ policy: { ...(res.policy ?? create(PolicySchema)), overrideCeiling } }),
-        saved: reload,
-      })),
-    ]);
+    const reload = () => void refreshEffective();
+    const loads: Promise<unknown>[] = [];
 
     if (room) {
       const roomBox = h("div");
       cards.push(section(`Room policy · ${room.name}`, { id: "room-policy-card" }, roomBox));
-      void loadInto(roomBox, "the room policy", () => api.policies.getRoomPolicy({ roomId }), (res) =>
+      loads.push(loadInto(roomBox, "the room policy", () => api.policies.getRoomPolicy({ roomId }), (res) =>
         policyForm(ctx, {
           id: "room-policy",
           layer: res.policy,
-          effective,
+          effectiveColumn: true,
           editable: allowsInRoom(ctx, "policies.write", room.myRole, RoomRole.ADMIN),
           hint: "May only tighten the global policy. Room tokens are opt-in: the room accepts x-room-token only when allow_room_tokens is true here and the global policy permits it.",
           save: (policy) => api.policies.updateRoomPolicy({ roomId, policy }),
           saved: reload,
         }),
-      );
+      ));
     }
 
     const macroName = macroSel?.selectedOptions[0]?.textContent ?? "";
     if (room && macroId) {
       const macroBoxEl = h("div");
       cards.push(section(`Macro policy · ${macroName}`, { id: "macro-policy-card" }, macroBoxEl));
-      void loadInto(macroBoxEl, "the macro policy", () => api.policies.getMacroPolicy({ roomId, macroId }), (res) =>
+      loads.push(loadInto(macroBoxEl, "the macro policy", () => api.policies.getMacroPolicy({ roomId, macroId }), (res) =>
         policyForm(ctx, {
           id: "macro-policy",
           layer: res.policy,
-          effective,
+          effectiveColumn: true,
           editable: allowsInRoom(ctx, "macros.write", room.myRole, RoomRole.EDITOR) && ctx.can("locks.write"),
           hint: "May only tighten the room's merged policy. Saving takes the macro's lock for the moment of the write (refused while someone else edits it).",
           save: async (policy) => {
@@ -120,7 +143,7 @@ export function policiesView(ctx: ViewContext): View {
           },
           saved: reload,
         }),
-      );
+      ));
     }
 
     const user = users.find((u) => u.userId === userId);
@@ -136,24 +159,27 @@ export function policiesView(ctx: ViewContext): View {
           userBoxEl,
           editable
             ? button("Remove the override", () => {
-                void progress.run("Removing the override", () => api.policies.deleteUserPolicy({ userId: user.userId })).then(reload, (err: unknown) => replace(removeStatus, errorBox(err, "Remove the override")));
+                void progress.run("Removing the override", () => api.policies.deleteUserPolicy({ userId: user.userId })).then(() => void renderLayers(), (err: unknown) => replace(removeStatus, errorBox(err, "Remove the override")));
               }, { id: "user-policy-delete", class: "small danger" })
             : null,
         ),
       );
-      void loadInto(userBoxEl, "the user override", () => api.policies.getUserPolicy({ userId: user.userId }), (res) =>
+      loads.push(loadInto(userBoxEl, "the user override", () => api.policies.getUserPolicy({ userId: user.userId }), (res) =>
         policyForm(ctx, {
           id: "user-policy",
           layer: res.policy,
-          effective,
+          effectiveColumn: true,
           editable,
           hint: "The only layer that may loosen, up to the global override_ceiling; roles' default policies apply when a user has no override.",
           save: (policy) => api.policies.updateUserPolicy({ userId: user.userId, policy }),
           saved: reload,
         }),
-      );
+      ));
     }
-    if (mine === generation) replace(layers, cards);
+    if (mine !== generation) return;
+    replace(layers, cards);
+    await Promise.all(loads);
+    await refreshEffective();
   };
 
   const loadMacros = async (roomId: string) => {
@@ -203,8 +229,9 @@ export function policiesView(ctx: ViewContext): View {
     ["global", "room", "macro", "user", "role:<name>", "default"].map((l) => [layerBadge(l), " "]),
     "— room and macro may only tighten; the user layer may loosen up to the global override ceiling.",
   );
+  view.append(section("Effective policy", { id: "policies" }, form, legend, result), globalCard, layers);
   return {
-    el: h("div", { class: "view", id: "policies-view" }, section("Effective policy", { id: "policies" }, form, legend, result), layers),
+    el: view,
     dispose: () => {
       generation++;
     },

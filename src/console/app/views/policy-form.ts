@@ -65,8 +65,11 @@ export interface PolicyFormOptions {
   id: string;
   /** layer is the layer's current value (what this layer sets). */
   layer: Policy | undefined;
-  /** effective, when known, is shown beside each field with its source. */
-  effective?: GetEffectivePolicyResponse;
+  /**
+   * effectiveColumn adds a column with the effective value of each field and
+   * the layer that set it, filled (and refreshed) by showEffective.
+   */
+  effectiveColumn?: boolean;
   /** editable says whether the caller may save this layer; otherwise the values are only shown. */
   editable: boolean;
   /** hint is a line shown above the fields (the layer's rule). */
@@ -85,6 +88,23 @@ function refusalText(detail: { reason: string; attemptedValue: string; parentVal
   return message || detail.message || detail.reason;
 }
 
+/**
+ * showEffective fills (or refreshes) the effective column of every policy
+ * form under `root`: the value and the layer that set it, or nothing when
+ * no scope is chosen. The forms' own inputs are left as they are.
+ */
+export function showEffective(root: ParentNode, effective: GetEffectivePolicyResponse | undefined): void {
+  for (const slot of Array.from(root.querySelectorAll<HTMLElement>(".policy-effective[data-field]"))) {
+    const name = slot.dataset.field ?? "";
+    const f = policyFields.find((x) => x.name === name);
+    if (!f || !effective) {
+      replace(slot);
+      continue;
+    }
+    replace(slot, h("span", { class: "effective-value" }, valueText(name, fieldValue(effective.policy, f.localName))), " ", layerBadge(effective.sources[name] ?? "default", { "data-source": name }));
+  }
+}
+
 /** policyForm builds the form (or, when not editable, a read-only table) of one layer. */
 export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLElement {
   const status = h("div", { id: `${options.id}-status`, "aria-live": "polite" });
@@ -93,11 +113,7 @@ export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLEl
   const rows = policyFields.map((f) => {
     const current = fieldValue(options.layer, f.localName);
     const controlId = `${options.id}-${f.name}`;
-    const effectiveValue = fieldValue(options.effective?.policy, f.localName);
-    const source = options.effective?.sources[f.name];
-    const beside = options.effective
-      ? h("span", { class: "policy-effective", "data-field": f.name }, h("span", { class: "effective-value" }, valueText(f.name, effectiveValue)), " ", layerBadge(source ?? "default", { "data-source": f.name }))
-      : null;
+    const beside = options.effectiveColumn ? h("span", { class: "policy-effective", "data-field": f.name }) : null;
     if (!options.editable) {
       return h("tr", {}, h("th", { scope: "row" }, h("code", {}, f.name)), h("td", { "data-layer-value": f.name }, valueText(f.name, current)), beside ? h("td", {}, beside) : null);
     }
@@ -133,7 +149,7 @@ export function policyForm(ctx: ViewContext, options: PolicyFormOptions): HTMLEl
       }
     }
   });
-  const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, options.editable ? "This layer" : "This layer sets"), options.effective ? h("th", { scope: "col" }, "Effective (set by)") : null));
+  const head = h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, options.editable ? "This layer" : "This layer sets"), options.effectiveColumn ? h("th", { scope: "col" }, "Effective (set by)") : null));
   const tableEl = h("table", { class: "policy-fields", id: `${options.id}-fields` }, head, h("tbody", {}, rows));
   if (!options.editable) return h("div", { id: options.id, class: "policy-layer" }, options.hint ? h("p", { class: "legend" }, options.hint) : null, tableEl);
 
