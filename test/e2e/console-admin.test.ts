@@ -336,6 +336,12 @@ describe("console administration (Chromium)", () => {
       expect(await plain.inputValue("#my-new-password")).toBe("kept-across-sign-in-3");
       expect(await plain.inputValue("#old-password")).toBe("typed-before-the-end");
       expect(await plain.$$("#login-form")).toHaveLength(0);
+      // Opening the console on a session that has ended says so too.
+      plainPassword = "plain-password-5";
+      await api().users.resetUserPassword({ userId: plainId, newPassword: plainPassword });
+      await plain.reload();
+      await plain.waitForSelector("#login-form");
+      expect(await plain.textContent("#login-status")).toContain("Your session has ended");
     });
   });
 

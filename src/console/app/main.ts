@@ -1,7 +1,8 @@
 import type { WhoAmIResponse } from "../../../gen/gatehouse/v1/auth_pb.js";
 import { Level } from "../../../gen/gatehouse/v1/common_pb.js";
 import { allows, type Need } from "./access.js";
-import { createApi, hasSessionCookie } from "./api.js";
+import { Code } from "@connectrpc/connect";
+import { createApi, failureOf, hasSessionCookie } from "./api.js";
 import { h, replace } from "./dom.js";
 import { createProgress, errorBox, type View, type ViewContext } from "./ui.js";
 import { auditView } from "./views/audit.js";
@@ -157,8 +158,10 @@ async function start(): Promise<void> {
     await current?.dispose?.();
     current = undefined;
     shell(me);
-  } catch {
-    showLogin();
+  } catch (err) {
+    // A session cookie that no longer works (expired or revoked while the tab was closed) says so.
+    const f = failureOf(err);
+    showLogin(f.code === Code.Unauthenticated ? `Your session has ended${f.message ? ` (${f.message})` : ""}. Sign in again.` : undefined);
   }
 }
 
