@@ -97,3 +97,14 @@ export const ormRolesStore: RolesStore = {
     return mustGet(tx, id);
   },
 };
+
+/**
+ * storedGlobalPolicy reads the stored JSON of the global policy layer, fresh
+ * in `tx` (a role's default policy is checked against its ceiling as it is
+ * now, not as cached). Plain SQL because `global_policy` has no entity on
+ * this branch: the policy-layers store owns it and replaces this read.
+ */
+export async function storedGlobalPolicy(tx: Tx): Promise<unknown> {
+  const rows = (await tx.execute("select policy from global_policy where id")) as Array<{ policy: unknown }>;
+  return rows[0]?.policy;
+}
