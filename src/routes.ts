@@ -52,7 +52,20 @@ export const gatehouseServices: readonly DescService[] = [
  * yet is registered with no methods: each answers UNIMPLEMENTED.
  */
 export function registerRoutes(router: ConnectRouter, deps: Deps): void {
-  router.service(AuthService, createAuthService({ ...deps, users: ormUsersStore, sessionsStore: ormSessionsStore }));
+  router.service(
+    AuthService,
+    createAuthService({
+      config: deps.config,
+      limiters: deps.limiters,
+      loginAudit: deps.loginAudit,
+      db: deps.db,
+      sessions: deps.sessions,
+      tokens: deps.tokens,
+      jwks: () => deps.jwks(),
+      users: ormUsersStore,
+      sessionsStore: ormSessionsStore,
+    }),
+  );
   router.service(
     UsersService,
     createUsersService({
