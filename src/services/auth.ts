@@ -23,15 +23,19 @@ const controlCharacter = /[\u0000-\u001f\u007f]/;
 
 const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
 
-/**
- * createAuthService implements AuthService: Login (with lockout, identical
- * answers for unknown users), rotating Refresh, Logout, WhoAmI and GetJwks.
- */
 /** AuthServiceDeps are what AuthService uses. */
 export interface AuthServiceDeps extends Pick<Deps, "config" | "limiters" | "loginAudit" | "db" | "sessions" | "tokens" | "jwks"> {
   users: UsersStore;
   sessionsStore: SessionsStore;
 }
+
+/**
+ * createAuthService implements AuthService: Login (with lockout, identical
+ * answers for unknown users), rotating Refresh, Logout, WhoAmI and GetJwks.
+ * Login stays in the handler: it runs before there is a principal or a call
+ * scope, in the tenant the request names, and its audit facts (tenant,
+ * actor) are ones a use case's Outcome cannot carry.
+ */
 
 export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof AuthService> {
   const guard = createLoginGuard(deps.limiters, deps.config);
