@@ -27,6 +27,10 @@ import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
 import { createTenantsService } from "./services/tenants.js";
 import { createUsersService } from "./services/users.js";
+import { policyFromJson } from "./policies/policy-codec.js";
+import { ormRolesStore, storedGlobalPolicy } from "./store/roles.js";
+import { ormSessionsStore } from "./store/sessions.js";
+import { ormUsersStore } from "./store/users.js";
 
 /** gatehouseServices lists every gatehouse.v1 service, in the order reflection lists them. */
 export const gatehouseServices: readonly DescService[] = [
@@ -48,9 +52,40 @@ export const gatehouseServices: readonly DescService[] = [
  * yet is registered with no methods: each answers UNIMPLEMENTED.
  */
 export function registerRoutes(router: ConnectRouter, deps: Deps): void {
-  router.service(AuthService, createAuthService(deps));
-  router.service(UsersService, createUsersService(deps));
-  router.service(RolesService, createRolesService(deps));
+  router.service(
+    AuthService,
+    createAuthService({
+      config: deps.config,
+      limiters: deps.limiters,
+      loginAudit: deps.loginAudit,
+      db: deps.db,
+      sessions: deps.sessions,
+      tokens: deps.tokens,
+      jwks: () => deps.jwks(),
+      users: ormUsersStore,
+      sessionsStore: ormSessionsStore,
+    }),
+  );
+  router.service(
+    UsersService,
+    createUsersService({
+      config: deps.config,
+      limiters: deps.limiters,
+      rooms: deps.rooms,
+      users: ormUsersStore,
+      sessionsStore: ormSessionsStore,
+      sessionCaches: deps.sessions,
+    }),
+  );
+  router.service(
+    RolesService,
+    createRolesService({
+      roles: ormRolesStore,
+      users: ormUsersStore,
+      globalPolicy: async (tx) => policyFromJson(await storedGlobalPolicy(tx)),
+      sessionCaches: deps.sessions,
+    }),
+  );
   router.service(TenantsService, createTenantsService(deps));
   router.service(RoomsService, createRoomsService(deps));
   router.service(PoliciesService, createPoliciesService(deps));

@@ -7,6 +7,8 @@ import { defaultTenantName } from "../bootstrap.js";
 import type { Config } from "../config.js";
 import { appendAuditEvent } from "../store/audit-writer.js";
 import { initDatabase, type StoreLogger } from "../store/database.js";
+import { ormSessionsStore } from "../store/sessions.js";
+import { ormUsersStore } from "../store/users.js";
 
 /** ResetPasswordError is a refusal the operator can act on (unknown user, weak password, no data). */
 export class ResetPasswordError extends Error {
@@ -81,38 +83,28 @@ export async function resetPassword(options: ResetPasswordOptions): Promise<Rese
     poolMax: 2,
   });
   try {
-    const found = await db.asSystem(
-      async (em) =>
-        (await em.execute("select t.id as tenant_id, u.id as user_id from users u join tenants t on t.id = u.tenant_id where t.name = ? and u.username = ?", [
-          tenant,
-          options.username,
-        ])) as Array<{ tenant_id: string; user_id: string }>,
-    ).catch((err: unknown) => {
+    const row = await db.asSystem((tx) => ormUsersStore.findInTenantNamed(tx, tenant, options.username)).catch((err: unknown) => {
       throw new ResetPasswordError(`cannot read the users (is this a Gatehouse database that a server has started on?): ${(err as Error).message}`);
     });
-    const row = found[0];
     if (!row) throw new ResetPasswordError(`no user ${JSON.stringify(options.username)} in tenant ${JSON.stringify(tenant)}`);
     const passwordHash = await hashPassword(password);
     const actor = options.actor ?? `cli:${osUser()}`;
-    const sessionsRevoked = await db.inTenant(row.tenant_id, async (tx) => {
-      await tx.execute("update users set password_hash = ?, updated_at = now() where id = ?", [passwordHash, row.user_id]);
-      const revoked = (await tx.execute(
-        "update sessions set revoked_at = now(), revoked_reason = 'password reset' where user_id = ? and revoked_at is null returning id",
-        [row.user_id],
-      )) as unknown[];
+    const sessionsRevoked = await db.inTenant(row.tenantId, async (tx) => {
+      await ormUsersStore.setPasswordHash(tx, row.userId, passwordHash);
+      const revoked = await ormSessionsStore.revokeUser(tx, row.userId, "password reset");
       await appendAuditEvent(tx, {
-        tenantId: row.tenant_id,
+        tenantId: row.tenantId,
         actorName: actor,
         method: "cli/reset-password",
         action: "users.reset_password",
-        resource: `user:${row.user_id}`,
+        resource: `user:${row.userId}`,
         outcome: "ALLOWED",
         reason: "offline password reset",
-        details: { username: options.username, generated, sessionsRevoked: revoked.length },
+        details: { username: options.username, generated, sessionsRevoked: revoked },
       });
-      return revoked.length;
+      return revoked;
     });
-    return { password, generated, tenantId: row.tenant_id, userId: row.user_id, sessionsRevoked };
+    return { password, generated, tenantId: row.tenantId, userId: row.userId, sessionsRevoked };
   } finally {
     await db.close();
   }

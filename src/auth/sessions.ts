@@ -1,5 +1,6 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Database } from "../store/database.js";
+import { ormSessionsStore, type SessionView, type SessionsStore } from "../store/sessions.js";
+import type { Tx } from "../store/tx.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Logger } from "../logger.js";
 import { randomUUID } from "node:crypto";
@@ -51,7 +52,7 @@ const touchEveryMs = 60_000;
  * bounds staleness even if a broadcast is lost.
  */
 export interface SessionManager {
-  start(em: EntityManager, input: { tenantId: string; userId: string; ip: string; userAgent: string; browser: boolean }): Promise<StartedSession>;
+  start(tx: Tx, input: { tenantId: string; userId: string; ip: string; userAgent: string; browser: boolean }): Promise<StartedSession>;
   /** rotate exchanges a refresh token for a new one; reuse of an old one revokes the session. */
   rotate(refreshToken: string): Promise<{ state: SessionState; started: StartedSession } | { error: "invalid" | "reused" | "expired" }>;
   load(tenantId: string, sessionId: string): Promise<SessionState | undefined>;
@@ -70,9 +71,9 @@ export interface SessionManager {
    * touched: call invalidateSession once the transaction has committed, or a
    * replica could reload the session before the revocation is visible.
    */
-  revoke(em: EntityManager, sessionId: string, reason: string): Promise<void>;
+  revoke(tx: Tx, sessionId: string, reason: string): Promise<void>;
   /** revokeUser ends every session of a user inside the caller's transaction; call invalidateUser after commit. */
-  revokeUser(em: EntityManager, userId: string, reason: string): Promise<void>;
+  revokeUser(tx: Tx, userId: string, reason: string): Promise<void>;
   /** invalidateSession drops a session's cached state everywhere (after its revocation committed). */
   invalidateSession(tenantId: string, sessionId: string): Promise<void>;
   /** invalidateUser drops cached state of a user's sessions everywhere (roles or level changed). */
@@ -82,33 +83,15 @@ export interface SessionManager {
   close(): void;
 }
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  user_id: string;
-  username: string;
-  level: number;
-  disabled: boolean;
-  csrf_token_hash: string | null;
-  cookie_secret_hash: string | null;
-  idle_expires_at: Date;
-  absolute_expires_at: Date;
-  last_seen_at: Date;
-  revoked_at: Date | null;
-  roles: string[] | null;
-  permissions: string[] | null;
-}
-
-const loadSql = `
-select s.id, s.tenant_id, s.user_id, u.username, u.level, u.disabled, s.csrf_token_hash, s.cookie_secret_hash,
-       s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, s.revoked_at,
-       (select coalesce(array_agg(r.name order by r.name), '{}') from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = s.user_id) as roles,
-       (select coalesce(array_agg(distinct p), '{}') from user_roles ur join roles r on r.id = ur.role_id, unnest(r.permissions) p where ur.user_id = s.user_id) as permissions
-  from sessions s join users u on u.id = s.user_id
- where s.id = ?`;
-
 /** createSessionManager builds the manager over the database and bus. */
-export function createSessionManager(db: Database, bus: Bus, times: SessionTimes, logger: Logger, now: () => number = Date.now): SessionManager {
+export function createSessionManager(
+  db: Database,
+  bus: Bus,
+  times: SessionTimes,
+  logger: Logger,
+  now: () => number = Date.now,
+  store: SessionsStore = ormSessionsStore,
+): SessionManager {
   const cache = new Map<string, { state: SessionState | undefined; loadedAt: number }>();
   const cookieKey = times.cookieKey ?? Buffer.from(newSecret(), "base64url");
 
@@ -122,29 +105,29 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
     }
   });
 
-  const toState = (row: Row): SessionState => {
+  const toState = (row: SessionView): SessionState => {
     const t = now();
-    const valid = !row.revoked_at && !row.disabled && row.idle_expires_at.getTime() > t && row.absolute_expires_at.getTime() > t;
+    const valid = !row.revokedAt && !row.disabled && row.idleExpiresAt.getTime() > t && row.absoluteExpiresAt.getTime() > t;
     return {
       sessionId: row.id,
-      tenantId: row.tenant_id,
-      userId: row.user_id,
+      tenantId: row.tenantId,
+      userId: row.userId,
       username: row.username,
       level: row.level,
-      roles: row.roles ?? [],
-      permissions: new Set(row.permissions ?? []),
-      csrfTokenHash: row.csrf_token_hash,
-      cookieSecretHash: row.cookie_secret_hash,
-      idleExpiresAt: new Date(row.idle_expires_at),
-      absoluteExpiresAt: new Date(row.absolute_expires_at),
-      lastSeenAt: new Date(row.last_seen_at),
+      roles: row.roles,
+      permissions: row.permissions,
+      csrfTokenHash: row.csrfTokenHash,
+      cookieSecretHash: row.cookieSecretHash,
+      idleExpiresAt: row.idleExpiresAt,
+      absoluteExpiresAt: row.absoluteExpiresAt,
+      lastSeenAt: row.lastSeenAt,
       valid,
     };
   };
 
-  const fetchState = async (em: EntityManager, sessionId: string): Promise<SessionState | undefined> => {
-    const rows = (await em.execute(loadSql, [sessionId])) as Row[];
-    return rows[0] ? toState(rows[0]) : undefined;
+  const fetchState = async (tx: Tx, sessionId: string): Promise<SessionState | undefined> => {
+    const view = await store.view(tx, sessionId);
+    return view ? toState(view) : undefined;
   };
 
   const load = async (tenantId: string, sessionId: string): Promise<SessionState | undefined> => {
@@ -156,7 +139,7 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       if (s?.valid && t - s.lastSeenAt.getTime() > touchEveryMs) {
         // Sliding idle timeout, written at most once a minute per session.
         const idle = new Date(Math.min(t + times.idleSeconds * 1000, s.absoluteExpiresAt.getTime()));
-        await em.execute("update sessions set last_seen_at = ?, idle_expires_at = ? where id = ?", [new Date(t), idle, sessionId]);
+        await store.touch(em, sessionId, new Date(t), idle);
         s.idleExpiresAt = idle;
         s.lastSeenAt = new Date(t);
       }
@@ -170,7 +153,7 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
   const publish = (message: string) => bus.publish(channel, message);
 
   return {
-    async start(em, { tenantId, userId, ip, userAgent, browser }) {
+    async start(tx, { tenantId, userId, ip, userAgent, browser }) {
       const t = now();
       const sessionId = randomUUID();
       const refreshSecret = newSecret();
@@ -178,12 +161,19 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       const csrfToken = browser ? newSecret() : undefined;
       const absolute = new Date(t + times.absoluteSeconds * 1000);
       const idle = new Date(Math.min(t + times.idleSeconds * 1000, absolute.getTime()));
-      await em.execute(
-        `insert into sessions (id, tenant_id, user_id, refresh_token_hash, csrf_token_hash, cookie_secret_hash, ip, user_agent, created_at, last_seen_at, idle_expires_at, absolute_expires_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [sessionId, tenantId, userId, hashSecret(refreshSecret), csrfToken ? hashSecret(csrfToken) : null, cookieSecret ? hashSecret(cookieSecret) : null,
-          ip.slice(0, 64), userAgent.slice(0, 256), new Date(t), new Date(t), idle, absolute],
-      );
+      await store.insert(tx, {
+        id: sessionId,
+        tenantId,
+        userId,
+        refreshTokenHash: hashSecret(refreshSecret),
+        csrfTokenHash: csrfToken ? hashSecret(csrfToken) : null,
+        cookieSecretHash: cookieSecret ? hashSecret(cookieSecret) : null,
+        ip: ip.slice(0, 64),
+        userAgent: userAgent.slice(0, 256),
+        createdAt: new Date(t),
+        idleExpiresAt: idle,
+        absoluteExpiresAt: absolute,
+      });
       return {
         sessionId,
         refreshToken: formatCredential({ kind: "ghr", tenantId, sessionId, secret: refreshSecret }),
@@ -198,16 +188,12 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       if (!cred) return { error: "invalid" };
       const presentedHash = hashSecret(cred.secret);
       const outcome = await db.inTenant(cred.tenantId, async (em) => {
-        const rows = (await em.execute(
-          "select refresh_token_hash, previous_refresh_hashes, revoked_at from sessions where id = ? for update",
-          [cred.sessionId],
-        )) as Array<{ refresh_token_hash: string; previous_refresh_hashes: string[]; revoked_at: Date | null }>;
-        const row = rows[0];
+        const row = await store.lockRefreshState(em, cred.sessionId);
         if (!row) return { error: "invalid" as const };
-        if (!sameSecret(cred.secret, row.refresh_token_hash)) {
-          if (row.previous_refresh_hashes.includes(presentedHash)) {
+        if (!sameSecret(cred.secret, row.refreshTokenHash)) {
+          if (row.previousRefreshHashes.includes(presentedHash)) {
             // An old refresh token came back: someone kept a copy. End the session.
-            await em.execute("update sessions set revoked_at = now(), revoked_reason = 'refresh token reused' where id = ? and revoked_at is null", [cred.sessionId]);
+            await store.revoke(em, cred.sessionId, "refresh token reused");
             return { error: "reused" as const };
           }
           return { error: "invalid" as const };
@@ -217,12 +203,7 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
         const secret = newSecret();
         const t = now();
         const idle = new Date(Math.min(t + times.idleSeconds * 1000, state.absoluteExpiresAt.getTime()));
-        await em.execute(
-          `update sessions set refresh_token_hash = ?, refresh_generation = refresh_generation + 1,
-             previous_refresh_hashes = (array_append(previous_refresh_hashes, refresh_token_hash))[greatest(1, cardinality(previous_refresh_hashes) - 30):],
-             last_seen_at = ?, idle_expires_at = ? where id = ?`,
-          [hashSecret(secret), new Date(t), idle, cred.sessionId],
-        );
+        await store.rotate(em, cred.sessionId, row, { refreshTokenHash: hashSecret(secret), seenAt: new Date(t), idleExpiresAt: idle });
         state.idleExpiresAt = idle;
         return {
           state,
@@ -257,12 +238,12 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       return hasValidMac(cookieKey, cred) ? "genuine" : "unproven";
     },
 
-    async revoke(em, sessionId, reason) {
-      await em.execute("update sessions set revoked_at = now(), revoked_reason = ? where id = ? and revoked_at is null", [reason, sessionId]);
+    async revoke(tx, sessionId, reason) {
+      await store.revoke(tx, sessionId, reason);
     },
 
-    async revokeUser(em, userId, reason) {
-      await em.execute("update sessions set revoked_at = now(), revoked_reason = ? where user_id = ? and revoked_at is null", [reason, userId]);
+    async revokeUser(tx, userId, reason) {
+      await store.revokeUser(tx, userId, reason);
     },
 
     async invalidateSession(tenantId, sessionId) {

@@ -8,8 +8,13 @@ import { burnPasswordCheck, verifyPassword } from "../auth/passwords.js";
 import { setCookieHeaders } from "../auth/cookies.js";
 import { createLoginGuard } from "../auth/login-guard.js";
 import { printable } from "../auth/login-audit.js";
-import { afterCommit, auditNoteOf, inCallerTenant, principalOf, requestInfoOf, transactionOf } from "./support.js";
-import { userMessage, userRows } from "./user-view.js";
+import { auditNoteOf, requestInfoOf } from "./support.js";
+import { userMessage } from "./user-view.js";
+import { answer, callOf } from "./call.js";
+import { logout } from "../app/sessions/logout.js";
+import { findUser } from "../app/users/read-users.js";
+import type { SessionsStore } from "../store/sessions.js";
+import type { UsersStore } from "../store/users.js";
 import { recordAuditIn } from "../audit/record.js";
 import { serverInfo } from "./server-info.js";
 
@@ -18,11 +23,21 @@ const controlCharacter = /[\u0000-\u001f\u007f]/;
 
 const invalidCredentials = () => new DomainError("unauthenticated", "INVALID_CREDENTIALS", "invalid tenant, username or password");
 
+/** AuthServiceDeps are what AuthService uses. */
+export interface AuthServiceDeps extends Pick<Deps, "config" | "limiters" | "loginAudit" | "db" | "sessions" | "tokens" | "jwks"> {
+  users: UsersStore;
+  sessionsStore: SessionsStore;
+}
+
 /**
  * createAuthService implements AuthService: Login (with lockout, identical
  * answers for unknown users), rotating Refresh, Logout, WhoAmI and GetJwks.
+ * Login stays in the handler: it runs before there is a principal or a call
+ * scope, in the tenant the request names, and its audit facts (tenant,
+ * actor) are ones a use case's Outcome cannot carry.
  */
-export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
+
+export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof AuthService> {
   const guard = createLoginGuard(deps.limiters, deps.config);
   return {
     async login(req, ctx) {
@@ -33,7 +48,7 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
       note.resource = `user:${username}`;
       note.actorName = username;
       let tenant: string | undefined;
-      let user: { id: string; password_hash: string; disabled: boolean } | undefined;
+      let user: { id: string; passwordHash: string; disabled: boolean } | undefined;
       try {
         if (req.tenant === "" || req.username === "" || req.password === "") {
           throw invalidArgument(req.tenant === "" ? "tenant" : req.username === "" ? "username" : "password", "is required");
@@ -47,13 +62,10 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
         await guard.admit(req.tenant, req.username, info.ip);
         tenant = await deps.loginAudit.tenantIdOf(req.tenant);
         user = tenant
-          ? await deps.db.inTenant(tenant, async (em) => {
-              const rows = (await em.execute("select id, password_hash, disabled from users where username = ?", [req.username])) as Array<{ id: string; password_hash: string; disabled: boolean }>;
-              return rows[0];
-            })
+          ? await deps.db.inTenant(tenant, (tx) => deps.users.credentialsByUsername(tx, req.username))
           : undefined;
         // Same work and same answer whether the tenant or user exists or not.
-        const ok = user ? await verifyPassword(user.password_hash, req.password) : (await burnPasswordCheck(req.password), false);
+        const ok = user ? await verifyPassword(user.passwordHash, req.password) : (await burnPasswordCheck(req.password), false);
         if (!tenant || !user || !ok || user.disabled) {
           await guard.failed(req.tenant, req.username, info.ip);
           throw invalidCredentials();
@@ -75,7 +87,7 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
       const browser = ctx.requestHeader.has("origin") || ctx.requestHeader.has("sec-fetch-mode");
       const { started, row } = await deps.db.inTenant(tenant, async (em) => {
         const started = await deps.sessions.start(em, { tenantId: tenant, userId: user.id, ip: info.ip, userAgent: info.userAgent, browser });
-        const [row] = await userRows(em, "u.id = ?", [user.id]);
+        const row = await deps.users.get(em, user.id);
         // The session commits with its audit record or not at all.
         note.details = { sessionId: started.sessionId, browser };
         await recordAuditIn(ctx, em);
@@ -112,22 +124,18 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
     },
 
     async logout(_req, ctx) {
-      const principal = principalOf(ctx);
-      const note = auditNoteOf(ctx);
-      note.action = "auth.logout";
-      note.resource = `session:${principal.sessionId}`;
-      await deps.sessions.revoke(transactionOf(ctx), principal.sessionId, "logout");
-      afterCommit(ctx, () => deps.sessions.invalidateSession(principal.tenantId, principal.sessionId));
+      answer(ctx, await logout({ sessions: deps.sessionsStore, sessionCaches: deps.sessions }, callOf(ctx)));
       for (const cookie of setCookieHeaders({ clear: true, secure: deps.config.secureCookies })) ctx.responseHeader.append("set-cookie", cookie);
       return {};
     },
 
     async whoAmI(_req, ctx) {
-      const principal = principalOf(ctx);
-      const row = await inCallerTenant(ctx, deps, async (em) => (await userRows(em, "u.id = ?", [principal.userId]))[0]);
-      if (!row) throw invalidCredentials();
+      const call = callOf(ctx);
+      const { principal } = call;
+      const user = await findUser(deps, call, { userId: principal.userId });
+      if (!user) throw invalidCredentials();
       return {
-        user: userMessage(row),
+        user: userMessage(user),
         tenantId: principal.tenantId,
         level: principal.level,
         roles: [...principal.roles],

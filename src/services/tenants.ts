@@ -9,7 +9,8 @@ import { invalidArgument } from "../domain/errors.js";
 import { tenantNameProblem, usernameProblem } from "../domain/names.js";
 import { hashPassword, passwordProblem } from "../auth/passwords.js";
 import { auditNoteOf, pageOf, pageToken, principalOf, requestInfoOf, transactionOf } from "./support.js";
-import { userMessage, userRows } from "./user-view.js";
+import { userMessage } from "./user-view.js";
+import { ormUsersStore } from "../store/users.js";
 
 /**
  * createTenantsService implements TenantsService (SUPERGOD only, by the
@@ -48,7 +49,7 @@ export function createTenantsService(deps: Deps): ServiceImpl<typeof TenantsServ
         createdBy: principal.userId,
       });
       // Still scoped to the new tenant: read its admin and open its audit chain.
-      const [admin] = await userRows(tx, "u.id = ?", [created.adminUserId]);
+      const admin = await ormUsersStore.get(tx, created.adminUserId);
       const info = requestInfoOf(ctx);
       await deps.audit.append(tx, {
         tenantId: created.tenantId,
