@@ -104,7 +104,7 @@ describe("user management use cases", () => {
     // writer is held already: keeping it is no grant, even though the caller lacks users.write.
     const done = await setUserRoles(deps, testCall(), { userId: plain, roleIds: [writer, viewer] });
     expect(done.value.roleNames).toEqual(["viewer", "writer"]);
-    expect(done.audit?.details).toEqual({ roleIds: [writer, viewer], added: ["viewer"], removed: [] });
+    expect(done.audit?.details).toEqual({ username: "plain", roleIds: [writer, viewer], added: ["viewer"], removed: [] });
     const dropped = await setUserRoles(deps, testCall(), { userId: plain, roleIds: [] });
     expect(dropped.value.roleNames).toEqual([]);
     expect(dropped.audit?.details).toMatchObject({ removed: expect.arrayContaining([writer, viewer]) });

@@ -69,7 +69,7 @@ describe("password use cases", () => {
     const call = testCall();
     const done = await resetUserPassword(deps, call, { userId: plain, newPassword: "a-new-password-1" });
     expect(done.value).toEqual({ sessionsRevoked: 2 });
-    expect(done.audit).toEqual({ resource: `user:${plain}`, details: { level: "USER", sessionsRevoked: 2 } });
+    expect(done.audit).toEqual({ resource: `user:${plain}`, details: { username: "plain", level: "USER", sessionsRevoked: 2 } });
     expect(JSON.stringify(done.audit)).not.toContain("a-new-password-1");
     expect(await verifyPassword(dir.userRows.get(plain)!.passwordHash, "a-new-password-1")).toBe(true);
     await call.commit();
