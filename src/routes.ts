@@ -22,7 +22,8 @@ import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
 import { createPoliciesService } from "./services/policies.js";
 import { createReposService } from "./services/repos.js";
-import { createRoomsService } from "./services/rooms.js";
+import { createRoomsService, roomEventsOver } from "./services/rooms.js";
+import { ormRoomStore } from "./store/rooms.js";
 import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
 import { createTenantsService } from "./services/tenants.js";
@@ -52,7 +53,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(UsersService, createUsersService(deps));
   router.service(RolesService, createRolesService(deps));
   router.service(TenantsService, createTenantsService(deps));
-  router.service(RoomsService, createRoomsService(deps));
+  router.service(RoomsService, createRoomsService({ rooms: ormRoomStore, events: roomEventsOver(deps) }));
   router.service(PoliciesService, createPoliciesService(deps));
   router.service(RulesService, createRulesService(deps));
   router.service(MacrosService, createMacrosService(deps));
