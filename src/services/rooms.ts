@@ -11,6 +11,7 @@ import { publishRoomChange } from "../rooms/room-access.js";
 import { editorRoomToken, newRoomTokenKey, viewerRoomToken } from "../rooms/room-tokens.js";
 import type { MemberRecord } from "../store/rooms.js";
 import { answer, callOf } from "./call.js";
+import { requestFacts } from "./request-facts.js";
 import { pageOf, pageToken, requireText } from "./support.js";
 
 function roomMessage(room: RoomView): Room {
@@ -55,17 +56,22 @@ export function createRoomsService(deps: RoomsDeps): ServiceImpl<typeof RoomsSer
     },
 
     async deleteRoom(req, ctx) {
-      answer(ctx, await deleteRoom(deps, callOf(ctx), req.roomId.toLowerCase()));
+      const roomId = req.roomId.toLowerCase();
+      requestFacts(ctx, { resource: `room:${roomId}`, roomId });
+      answer(ctx, await deleteRoom(deps, callOf(ctx), roomId));
       return {};
     },
 
     async addRoomMember(req, ctx) {
       const input = { roomId: req.roomId.toLowerCase(), userId: req.userId.toLowerCase(), role: req.role };
+      requestFacts(ctx, { resource: `user:${input.userId}`, roomId: input.roomId });
       return { member: memberMessage(answer(ctx, await addRoomMember(deps, callOf(ctx), input))) };
     },
 
     async removeRoomMember(req, ctx) {
-      answer(ctx, await removeRoomMember(deps, callOf(ctx), { roomId: req.roomId.toLowerCase(), userId: req.userId.toLowerCase() }));
+      const input = { roomId: req.roomId.toLowerCase(), userId: req.userId.toLowerCase() };
+      requestFacts(ctx, { resource: `user:${input.userId}`, roomId: input.roomId });
+      answer(ctx, await removeRoomMember(deps, callOf(ctx), input));
       return {};
     },
 
@@ -75,7 +81,9 @@ export function createRoomsService(deps: RoomsDeps): ServiceImpl<typeof RoomsSer
     },
 
     async getRoomToken(req, ctx) {
-      const key = answer(ctx, await getRoomTokenKey(deps, callOf(ctx), req.roomId.toLowerCase()));
+      const roomId = req.roomId.toLowerCase();
+      requestFacts(ctx, { resource: `room:${roomId}`, roomId });
+      const key = answer(ctx, await getRoomTokenKey(deps, callOf(ctx), roomId));
       return { editorToken: editorRoomToken(key.tokenKey, key.tenantId, key.roomId), viewerToken: viewerRoomToken };
     },
   };
