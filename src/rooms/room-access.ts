@@ -1,7 +1,6 @@
 import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Principal } from "../context.js";
 import { invalidArgument } from "../domain/errors.js";
-import type { RoomAccess } from "../interceptors/authz.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
 import { ormRoomStore, type RoomStore } from "../store/rooms.js";
@@ -25,8 +24,14 @@ export function publishRoomChange(bus: Bus, change: RoomChange): Promise<void> {
   );
 }
 
-/** CachedRoomAccess is RoomAccess with its cache's lifecycle. */
-export interface CachedRoomAccess extends RoomAccess {
+/**
+ * CachedRoomAccess answers the authz interceptor's RoomAccess (declared
+ * here by shape: infrastructure does not import interceptors), with its
+ * cache's lifecycle.
+ */
+export interface CachedRoomAccess {
+  /** roleOf answers the principal's role in a room of its tenant; undefined when the tenant has no such room. */
+  roleOf(principal: Principal, roomId: string): Promise<RoomRole | undefined>;
   /** close stops listening to the bus. */
   close(): void;
 }
