@@ -1,7 +1,8 @@
 import { LockMode, raw } from "@mikro-orm/core";
 import type { PolicyValues } from "../domain/policy.js";
 import { policyFromJson, policyToJson } from "../policies/policy-codec.js";
-import { GlobalPolicySchema, MacroPolicySchema, RoomPolicySchema, UserPolicySchema } from "./entities/policy-layers.js";
+import { MacroPolicySchema } from "./entities/macro-policy.js";
+import { GlobalPolicySchema, RoomPolicySchema, UserPolicySchema } from "./entities/policy-layers.js";
 import { RoleSchema } from "./entities/role.js";
 import { RoomSchema } from "./entities/room.js";
 import { UserRoleSchema } from "./entities/user-role.js";
@@ -121,7 +122,7 @@ export const ormPolicyStore: PolicyStore = {
   },
 
   async putMacroLayer(tx, roomId, macroId, layer) {
-    const token = layer.fencingToken.toString();
+    const token = layer.fencingToken;
     await tx
       .createQueryBuilder(MacroPolicySchema)
       .insert({ tenantId: layer.tenantId, roomId, macroId, policy: stored(layer.policy), fencingToken: token, updatedBy: layer.updatedBy })

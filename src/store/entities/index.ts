@@ -1,6 +1,7 @@
 import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
-import { GlobalPolicySchema, MacroPolicySchema, RoomPolicySchema, UserPolicySchema } from "./policy-layers.js";
+import { MacroPolicySchema } from "./macro-policy.js";
+import { GlobalPolicySchema, RoomPolicySchema, UserPolicySchema } from "./policy-layers.js";
 import { RoleSchema } from "./role.js";
 import { RoomMemberSchema } from "./room-member.js";
 import { RoomSchema } from "./room.js";
@@ -11,6 +12,7 @@ import { UserSchema } from "./user.js";
 
 export * from "./audit-event.js";
 export * from "./audit-head.js";
+export * from "./macro-policy.js";
 export * from "./policy-layers.js";
 export * from "./role.js";
 export * from "./room-member.js";
@@ -34,8 +36,8 @@ export const entities = [
   RoomMemberSchema,
   GlobalPolicySchema,
   RoomPolicySchema,
-  MacroPolicySchema,
   UserPolicySchema,
   AuditEventSchema,
   AuditHeadSchema,
+  MacroPolicySchema,
 ];

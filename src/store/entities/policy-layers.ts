@@ -1,9 +1,10 @@
-import { EntitySchema, OptionalProps, PrimaryKeyProp } from "@mikro-orm/core";
+import { EntitySchema, OptionalProps } from "@mikro-orm/core";
 
 /**
- * The four stored policy layers (global → room → macro → user). Each holds a
- * layer as JSON (the stored form of src/policies/policy-codec.ts) with who
- * changed it last. A role's default policy lives on its `roles` row.
+ * Stored policy layers (global → room → macro → user). Each holds a layer as
+ * JSON (the stored form of src/policies/policy-codec.ts) with who changed it
+ * last. The macro layer's entity is macro-policy.ts (it goes with its macro);
+ * a role's default policy lives on its `roles` row.
  */
 
 /** GlobalPolicyEntity is the one row of `global_policy` (its id is always true). */
@@ -45,38 +46,6 @@ export const RoomPolicySchema = new EntitySchema<RoomPolicyEntity>({
     tenantId: { type: "uuid" },
     roomId: { type: "uuid", primary: true },
     policy: { type: "json", columnType: "jsonb" },
-    updatedAt: { type: "datetime", columnType: "timestamptz(3)", defaultRaw: "now()" },
-    updatedBy: { type: "uuid", nullable: true },
-  },
-});
-
-/**
- * MacroPolicyEntity is a row of `macro_policies`: a macro's layer and the
- * highest lock fencing token a write of it stored.
- */
-export interface MacroPolicyEntity {
-  [PrimaryKeyProp]?: ["roomId", "macroId"];
-  [OptionalProps]?: "updatedAt" | "updatedBy" | "fencingToken";
-  tenantId: string;
-  roomId: string;
-  macroId: string;
-  policy: Record<string, unknown>;
-  /** fencingToken is a bigint column, read and written as a decimal string. */
-  fencingToken: string;
-  updatedAt: Date;
-  updatedBy: string | null;
-}
-
-/** MacroPolicySchema maps MacroPolicyEntity to `macro_policies`. */
-export const MacroPolicySchema = new EntitySchema<MacroPolicyEntity>({
-  name: "MacroPolicy",
-  tableName: "macro_policies",
-  properties: {
-    tenantId: { type: "uuid" },
-    roomId: { type: "uuid", primary: true },
-    macroId: { type: "uuid", primary: true },
-    policy: { type: "json", columnType: "jsonb" },
-    fencingToken: { type: "bigint", columnType: "bigint", default: 0 },
     updatedAt: { type: "datetime", columnType: "timestamptz(3)", defaultRaw: "now()" },
     updatedBy: { type: "uuid", nullable: true },
   },
