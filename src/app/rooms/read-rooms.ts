@@ -5,18 +5,32 @@ import type { MemberRecord, RoomRecord } from "../../store/rooms.js";
 import type { Call } from "../call.js";
 import { outcome, type Outcome } from "../call.js";
 import { isUserActor, myRoleOf } from "./room-role.js";
-import { pageOfRows, type Page, type PageInput, type RoomsDeps } from "./rooms-deps.js";
+import { pageOfRows, type Page, type PageInput, type RoomContentCounts, type RoomsDeps } from "./rooms-deps.js";
 
 /** RoomView is a room with the caller's role in it. */
 export interface RoomView extends RoomRecord {
   myRole: RoomRole;
 }
 
-/** getRoom answers a room; the caller's role is the one the access rule already checked (call.room). */
-export async function getRoom(deps: Pick<RoomsDeps, "rooms">, call: Call, roomId: string): Promise<RoomView> {
-  const room = await call.inTx((tx) => deps.rooms.get(tx, roomId));
-  if (!room) throw notFound("room");
-  return { ...room, myRole: call.room?.role ?? Roles.UNSPECIFIED };
+/** RoomDetail is a room with the caller's role, and its contents' counts for who may delete it. */
+export interface RoomDetail extends RoomView {
+  contents?: RoomContentCounts;
+}
+
+/**
+ * getRoom answers a room; the caller's role is the one the access rule
+ * already checked (call.room). A room ADMIN also gets the counts of what
+ * DeleteRoom would take with it (when `deps.contents` is wired), read in
+ * the same transaction as the room.
+ */
+export async function getRoom(deps: Pick<RoomsDeps, "rooms" | "contents">, call: Call, roomId: string): Promise<RoomDetail> {
+  const myRole = call.room?.role ?? Roles.UNSPECIFIED;
+  return call.inTx(async (tx) => {
+    const room = await deps.rooms.get(tx, roomId);
+    if (!room) throw notFound("room");
+    if (myRole !== Roles.ADMIN || !deps.contents) return { ...room, myRole };
+    return { ...room, myRole, contents: await deps.contents.count(tx, roomId) };
+  });
 }
 
 /** listRooms answers a page of the tenant's rooms by name, each with the caller's role. */

@@ -1,4 +1,5 @@
 import type { RoomStore } from "../../store/rooms.js";
+import type { Tx } from "../../store/tx.js";
 
 /**
  * RoomEvents tell every replica what a committed rooms write changed: room
@@ -10,10 +11,25 @@ export interface RoomEvents {
   roomDeleted(tenantId: string, roomId: string): Promise<void>;
 }
 
+/** RoomContentCounts are the counts of what is deleted with a room. */
+export interface RoomContentCounts {
+  members: number;
+  macros: number;
+  repos: number;
+  records: bigint;
+}
+
+/** RoomContents counts a room's contents in the caller's transaction (one snapshot). */
+export interface RoomContents {
+  count(tx: Tx, roomId: string): Promise<RoomContentCounts>;
+}
+
 /** RoomsDeps are what the rooms use cases need. */
 export interface RoomsDeps {
   rooms: RoomStore;
   events: RoomEvents;
+  /** contents, when given, lets GetRoom answer a room ADMIN what DeleteRoom would take with the room. */
+  contents?: RoomContents;
 }
 
 /** Page is one page of a list and the cursor of the next, if there is more. */

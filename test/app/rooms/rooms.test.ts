@@ -68,6 +68,18 @@ describe("rooms use cases", () => {
     expect(await reason(getRoom(deps, testCall(), randomUUID()))).toBe("NOT_FOUND");
   });
 
+  it("counts a room's contents for a room ADMIN only, when a counter is wired", async () => {
+    const made = await createRoom(deps, testCall(), { name: "lab", tokenKey: randomBytes(32) });
+    const counted: string[] = [];
+    const contents = { count: async (_tx: unknown, roomId: string) => (counted.push(roomId), { members: 1, macros: 2, repos: 3, records: 4n }) };
+    const admin = testCall({}, { roomId: made.value.id, role: RoomRole.ADMIN });
+    expect((await getRoom({ ...deps, contents }, admin, made.value.id)).contents).toEqual({ members: 1, macros: 2, repos: 3, records: 4n });
+    const editor = testCall({ level: Level.USER }, { roomId: made.value.id, role: RoomRole.EDITOR });
+    expect((await getRoom({ ...deps, contents }, editor, made.value.id)).contents).toBeUndefined();
+    expect((await getRoom(deps, admin, made.value.id)).contents).toBeUndefined();
+    expect(counted).toEqual([made.value.id]);
+  });
+
   it("lists rooms by name in pages, each with the caller's own role", async () => {
     const admin = testCall();
     for (const name of ["c", "a", "b"]) await createRoom(deps, admin, { name, tokenKey: randomBytes(32) });
