@@ -20,9 +20,12 @@ import { createAuditService } from "./services/audit.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
-import { createPoliciesService } from "./services/policies.js";
+import { createMacroPolicyHooks } from "./macros/macro-policy-hooks.js";
+import { createPoliciesService, managedUsersOverGrants } from "./services/policies.js";
+import { ormPolicyStore } from "./store/policies.js";
 import { createReposService } from "./services/repos.js";
-import { createRoomsService } from "./services/rooms.js";
+import { createRoomsService, roomEventsOver } from "./services/rooms.js";
+import { ormRoomStore } from "./store/rooms.js";
 import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
 import { createTenantsService } from "./services/tenants.js";
@@ -87,8 +90,11 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
     }),
   );
   router.service(TenantsService, createTenantsService(deps));
-  router.service(RoomsService, createRoomsService(deps));
-  router.service(PoliciesService, createPoliciesService(deps));
+  router.service(RoomsService, createRoomsService({ rooms: ormRoomStore, events: roomEventsOver(deps) }));
+  router.service(
+    PoliciesService,
+    createPoliciesService({ layers: ormPolicyStore, effective: deps.policies, macros: createMacroPolicyHooks(deps), users: managedUsersOverGrants }),
+  );
   router.service(RulesService, createRulesService(deps));
   router.service(MacrosService, createMacrosService(deps));
   router.service(ReposService, createReposService(deps));

@@ -1,9 +1,9 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { notFound } from "../domain/errors.js";
 import { mergePolicies, roomTokenAdmission, type MergedPolicy, type PolicyLayer, type RoomTokenAdmission } from "../domain/policy-merge.js";
 import type { PolicyValues } from "../domain/policy.js";
 import type { Bus } from "../shared-state/bus.js";
-import { policyFromJson } from "./policy-codec.js";
+import { ormPolicyStore, type PolicyStore, type RoleDefault, type UserLayer } from "../store/policies.js";
+import type { Tx } from "../store/tx.js";
 import { isUuid } from "../domain/ids.js";
 
 /**
@@ -39,19 +39,7 @@ export interface PolicyQuery {
   roles?: readonly string[];
 }
 
-/** RoleDefault is a role's default policy (empty when the role has none). */
-export interface RoleDefault {
-  name: string;
-  policy: PolicyValues;
-}
-
-/** UserLayer is what the user layer of a user is made of. */
-export interface UserLayer {
-  /** override is the user's override policy, undefined when they have none. */
-  override: PolicyValues | undefined;
-  /** roles are the user's roles with their default policies, by name. */
-  roles: RoleDefault[];
-}
+export type { RoleDefault, UserLayer };
 
 /** PolicyChange names what a write changed, for invalidation. */
 export type PolicyChange =
@@ -71,23 +59,23 @@ export interface EffectivePolicies {
    * layer is empty when the macro has none (its existence is the macros
    * service's business).
    */
-  effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy>;
+  effectivePolicy(em: Tx, query: PolicyQuery): Promise<MergedPolicy>;
   /** cachedEffectivePolicy answers the merged policy only if it is cached and fresh (no database). */
   cachedEffectivePolicy(query: PolicyQuery): MergedPolicy | undefined;
   /** globalLayer answers the global policy (with its override_ceiling). */
-  globalLayer(em: EntityManager): Promise<PolicyValues>;
+  globalLayer(em: Tx): Promise<PolicyValues>;
   /** roomLayer answers a room's layer (empty when unset); NOT_FOUND when there is no such room. */
-  roomLayer(em: EntityManager, tenantId: string, roomId: string): Promise<PolicyValues>;
+  roomLayer(em: Tx, tenantId: string, roomId: string): Promise<PolicyValues>;
   /** macroLayer answers a macro's layer (empty when unset). */
-  macroLayer(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues>;
+  macroLayer(em: Tx, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues>;
   /**
    * roomTokenAdmission says whether a room accepts room tokens: only when its
    * own layer sets `allow_room_tokens` true and the global policy permits it
    * (see the pure roomTokenAdmission). NOT_FOUND when there is no such room.
    */
-  roomTokenAdmission(em: EntityManager, tenantId: string, roomId: string): Promise<RoomTokenAdmission>;
+  roomTokenAdmission(em: Tx, tenantId: string, roomId: string): Promise<RoomTokenAdmission>;
   /** userLayer answers a user's override and roles' defaults; NOT_FOUND when there is no such user. */
-  userLayer(em: EntityManager, tenantId: string, userId: string): Promise<UserLayer>;
+  userLayer(em: Tx, tenantId: string, userId: string): Promise<UserLayer>;
   /** invalidate drops what `change` affects on every replica (this one at once). Call it after commit. */
   invalidate(change: PolicyChange): Promise<void>;
   /** close stops listening to the bus. */
@@ -102,6 +90,8 @@ export interface EffectivePoliciesOptions {
   now?: () => number;
   /** maxEntries bounds each cache; a full cache is cleared (default 50,000). */
   maxEntries?: number;
+  /** store reads the layers (default: the MikroORM store). */
+  store?: PolicyStore;
 }
 
 /** policiesChannel is the bus channel of policy invalidations. */
@@ -137,6 +127,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
   const ttlMs = options.ttlMs ?? 1000;
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 50_000;
+  const store = options.store ?? ormPolicyStore;
 
   // epoch counts invalidations: a load that began before one is not cached,
   // and merged answers of an older epoch are stale.
@@ -199,88 +190,61 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     }),
   ];
 
-  async function globalLayer(em: EntityManager): Promise<PolicyValues> {
+  async function globalLayer(em: Tx): Promise<PolicyValues> {
     if (global !== undefined && global.epoch === epoch && now() - global.at < ttlMs) return global.value;
     const started = epoch;
     const at = now();
-    const rows = (await em.execute("select policy from global_policy where id")) as Array<{ policy: unknown }>;
-    const value = policyFromJson(rows[0]?.policy);
+    const value = await store.global(em);
     if (started === epoch) global = { value, at, epoch: started };
     return value;
   }
 
-  async function roomLayer(em: EntityManager, tenantId: string, roomId: string): Promise<PolicyValues> {
+  async function roomLayer(em: Tx, tenantId: string, roomId: string): Promise<PolicyValues> {
     const key = `${tenantId}:${roomId}`;
     const hit = rooms.get(key);
     if (fresh(hit)) return hit.value;
     if (!isUuid(roomId)) throw notFound("room");
     const started = epoch;
     const at = now();
-    const rows = (await em.execute(
-      "select p.policy from rooms r left join room_policies p on p.room_id = r.id where r.id = ? and r.tenant_id = ?",
-      [roomId, tenantId],
-    )) as Array<{ policy: unknown }>;
-    if (rows.length === 0) throw notFound("room");
-    const value = policyFromJson(rows[0]!.policy);
+    const value = await store.roomLayer(em, tenantId, roomId);
+    if (value === undefined) throw notFound("room");
     put(rooms, key, value, started, at);
     return value;
   }
 
-  async function macroLayer(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues> {
+  async function macroLayer(em: Tx, tenantId: string, roomId: string, macroId: string): Promise<PolicyValues> {
     const key = `${tenantId}:${roomId}:${macroId}`;
     const hit = macros.get(key);
     if (fresh(hit)) return hit.value;
     if (!isUuid(roomId) || !isUuid(macroId)) throw notFound("macro");
     const started = epoch;
     const at = now();
-    const rows = (await em.execute("select policy from macro_policies where room_id = ? and macro_id = ? and tenant_id = ?", [
-      roomId,
-      macroId,
-      tenantId,
-    ])) as Array<{ policy: unknown }>;
-    const value = policyFromJson(rows[0]?.policy);
+    const value = await store.macroLayer(em, tenantId, roomId, macroId);
     put(macros, key, value, started, at);
     return value;
   }
 
-  async function userLayer(em: EntityManager, tenantId: string, userId: string): Promise<UserLayer> {
+  async function userLayer(em: Tx, tenantId: string, userId: string): Promise<UserLayer> {
     const key = `${tenantId}:${userId}`;
     const hit = users.get(key);
     if (fresh(hit)) return hit.value;
     if (!isUuid(userId)) throw notFound("user");
     const started = epoch;
     const at = now();
-    const rows = (await em.execute(
-      `select up.policy as override,
-              coalesce((select json_agg(json_build_object('name', r.name, 'policy', r.default_policy) order by r.name)
-                          from user_roles ur join roles r on r.id = ur.role_id
-                         where ur.user_id = u.id), '[]'::json) as roles
-         from users u left join user_policies up on up.user_id = u.id
-        where u.id = ? and u.tenant_id = ?`,
-      [userId, tenantId],
-    )) as Array<{ override: unknown; roles: unknown }>;
-    if (rows.length === 0) throw notFound("user");
-    const row = rows[0]!;
-    const value: UserLayer = {
-      override: row.override === null || row.override === undefined ? undefined : policyFromJson(row.override),
-      roles: rolesOf(row.roles),
-    };
+    const value = await store.userLayer(em, tenantId, userId);
+    if (value === undefined) throw notFound("user");
     put(users, key, value, started, at);
     return value;
   }
 
-  async function roleDefaults(em: EntityManager, tenantId: string, names: readonly string[]): Promise<RoleDefault[]> {
+  async function roleDefaults(em: Tx, tenantId: string, names: readonly string[]): Promise<RoleDefault[]> {
     const sorted = [...new Set(names)].sort();
     const key = `${tenantId}:${sorted.join(",")}`;
     const hit = roleSets.get(key);
     if (fresh(hit)) return hit.value;
     const started = epoch;
     const at = now();
-    const rows = (await em.execute(
-      "select name, default_policy as policy from roles where tenant_id = ? and name = any(?::text[]) order by name",
-      [tenantId, textArray(sorted)],
-    )) as Array<{ name: string; policy: unknown }>;
-    const value = rows.map((row) => ({ name: row.name, policy: policyFromJson(row.policy) }));
+    const value = await store.roleDefaults(em, tenantId, sorted);
     put(roleSets, key, value, started, at);
     return value;
   }
@@ -293,7 +257,7 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
     return hit !== undefined && hit.epoch === epoch && now() - hit.at < ttlMs ? hit.value : undefined;
   }
 
-  async function effectivePolicy(em: EntityManager, query: PolicyQuery): Promise<MergedPolicy> {
+  async function effectivePolicy(em: Tx, query: PolicyQuery): Promise<MergedPolicy> {
     const key = mergedKey(query);
     const cached = cachedEffectivePolicy(query);
     if (cached !== undefined) return cached;
@@ -337,24 +301,4 @@ export function createEffectivePolicies(bus: Bus, options: EffectivePoliciesOpti
       merged.clear();
     },
   };
-}
-
-function rolesOf(stored: unknown): RoleDefault[] {
-  let list = stored;
-  if (typeof list === "string") {
-    try {
-      list = JSON.parse(list);
-    } catch {
-      return [];
-    }
-  }
-  if (!Array.isArray(list)) return [];
-  return list
-    .filter((item): item is { name: string; policy: unknown } => typeof item === "object" && item !== null && typeof item.name === "string")
-    .map((item) => ({ name: item.name, policy: policyFromJson(item.policy) }));
-}
-
-/** textArray writes a Postgres text[] literal (knex would expand a JS array binding into a list). */
-function textArray(items: readonly string[]): string {
-  return `{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Tx } from "../store/tx.js";
 import type { Principal } from "../context.js";
 
 /**
@@ -15,12 +15,12 @@ import type { Principal } from "../context.js";
  *   layer and refuses a token lower than the stored one
  *   (`STALE_FENCING_TOKEN`).
  *
- * Wire real ones in routes.ts: `createPoliciesService(deps, { macroHooks })`.
+ * routes.ts wires the macros module's: `createPoliciesService({ ..., macros })`.
  */
 export interface MacroPolicyHooks {
-  macroExists(em: EntityManager, tenantId: string, roomId: string, macroId: string): Promise<boolean>;
+  macroExists(em: Tx, tenantId: string, roomId: string, macroId: string): Promise<boolean>;
   checkMacroWrite(input: {
-    em: EntityManager;
+    em: Tx;
     principal: Principal;
     tenantId: string;
     roomId: string;

@@ -1,9 +1,9 @@
 import { Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import type { Principal } from "../context.js";
 import { invalidArgument } from "../domain/errors.js";
-import type { RoomAccess } from "../interceptors/authz.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
+import { ormRoomStore, type RoomStore } from "../store/rooms.js";
 import { isUuid } from "../domain/ids.js";
 
 /**
@@ -24,8 +24,14 @@ export function publishRoomChange(bus: Bus, change: RoomChange): Promise<void> {
   );
 }
 
-/** CachedRoomAccess is RoomAccess with its cache's lifecycle. */
-export interface CachedRoomAccess extends RoomAccess {
+/**
+ * CachedRoomAccess answers the authz interceptor's RoomAccess (declared
+ * here by shape: infrastructure does not import interceptors), with its
+ * cache's lifecycle.
+ */
+export interface CachedRoomAccess {
+  /** roleOf answers the principal's role in a room of its tenant; undefined when the tenant has no such room. */
+  roleOf(principal: Principal, roomId: string): Promise<RoomRole | undefined>;
   /** close stops listening to the bus. */
   close(): void;
 }
@@ -36,6 +42,8 @@ export interface RoomAccessOptions {
   ttlMs?: number;
   /** now is the clock (tests). */
   now?: () => number;
+  /** store reads rooms and memberships (default: the MikroORM store). */
+  store?: RoomStore;
 }
 
 
@@ -65,6 +73,7 @@ interface Entry {
 export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOptions = {}): CachedRoomAccess {
   const ttlMs = options.ttlMs ?? 1000;
   const now = options.now ?? Date.now;
+  const store = options.store ?? ormRoomStore;
   const cache = new Map<string, Entry>();
   let generation = 0;
 
@@ -85,13 +94,8 @@ export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOpti
     const t = now();
     if (hit && t - hit.at < ttlMs) return hit;
     const started = generation;
-    const rows = (await db.inTenant(principal.tenantId, (em) =>
-      em.execute(
-        "select m.role from rooms r left join room_members m on m.room_id = r.id and m.user_id = ? where r.id = ?",
-        [principal.userId, roomId],
-      ),
-    )) as Array<{ role: number | null }>;
-    const entry: Entry = rows.length === 0 ? { exists: false, role: RoomRole.UNSPECIFIED, at: t } : { exists: true, role: rows[0]!.role ?? RoomRole.UNSPECIFIED, at: t };
+    const found = await db.inTenant(principal.tenantId, (tx) => store.access(tx, roomId, principal.userId));
+    const entry: Entry = { exists: found.exists, role: (found.role ?? RoomRole.UNSPECIFIED) as RoomRole, at: t };
     if (started === generation) {
       if (cache.size >= 100_000) cache.clear();
       cache.set(key, entry);

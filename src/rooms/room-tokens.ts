@@ -7,6 +7,7 @@ import { builtInRoles } from "../domain/permissions.js";
 import type { EffectivePolicies } from "../policies/effective-policy.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
+import { ormRoomStore, type RoomStore } from "../store/rooms.js";
 import { roomsChannel } from "./room-access.js";
 import { isUuid } from "../domain/ids.js";
 
@@ -59,6 +60,8 @@ export interface RoomTokenResolverOptions {
   ttlMs?: number;
   /** now is the clock (tests). */
   now?: () => number;
+  /** store reads the room (default: the MikroORM store). */
+  store?: RoomStore;
 }
 
 /** CachedRoomTokenResolver is the resolver with its cache's lifecycle. */
@@ -98,6 +101,7 @@ const builtInPermissions = (name: string): string[] => [...(builtInRoles.find((r
 export function createRoomTokenResolver(db: Database, policies: EffectivePolicies, bus: Bus, options: RoomTokenResolverOptions = {}): CachedRoomTokenResolver {
   const ttlMs = options.ttlMs ?? 1000;
   const now = options.now ?? Date.now;
+  const store = options.store ?? ormRoomStore;
   const rooms = new Map<string, RoomEntry>();
   const decoyKey = randomBytes(32);
   const unsubscribe = bus.subscribe(roomsChannel, (message) => {
@@ -109,23 +113,14 @@ export function createRoomTokenResolver(db: Database, policies: EffectivePolicie
     const hit = rooms.get(roomId);
     if (hit && now() - hit.at < ttlMs) return hit;
     const at = now();
-    const rows = (await db.asSystem((em) =>
-      em.execute(
-        `select r.tenant_id, r.token_key,
-                (select permissions from roles where tenant_id = r.tenant_id and name = 'viewer' and builtin) as viewer,
-                (select permissions from roles where tenant_id = r.tenant_id and name = 'editor' and builtin) as editor
-           from rooms r where r.id = ?`,
-        [roomId],
-      ),
-    )) as Array<{ tenant_id: string; token_key: Buffer; viewer: string[] | null; editor: string[] | null }>;
-    const row = rows[0];
+    const row = await db.asSystem((tx) => store.tokenRoom(tx, roomId));
     if (!row) return undefined;
     const entry: RoomEntry = {
-      tenantId: row.tenant_id,
-      key: Buffer.from(row.token_key),
+      tenantId: row.tenantId,
+      key: row.tokenKey,
       permissions: {
-        viewer: new Set(row.viewer ?? builtInPermissions("viewer")),
-        editor: new Set(row.editor ?? builtInPermissions("editor")),
+        viewer: new Set(row.viewerPermissions ?? builtInPermissions("viewer")),
+        editor: new Set(row.editorPermissions ?? builtInPermissions("editor")),
       },
       at,
     };

@@ -1,6 +1,10 @@
 import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
+import { MacroPolicySchema } from "./macro-policy.js";
+import { GlobalPolicySchema, RoomPolicySchema, UserPolicySchema } from "./policy-layers.js";
 import { RoleSchema } from "./role.js";
+import { RoomMemberSchema } from "./room-member.js";
+import { RoomSchema } from "./room.js";
 import { SessionSchema } from "./session.js";
 import { TenantSchema } from "./tenant.js";
 import { UserRoleSchema } from "./user-role.js";
@@ -8,7 +12,11 @@ import { UserSchema } from "./user.js";
 
 export * from "./audit-event.js";
 export * from "./audit-head.js";
+export * from "./macro-policy.js";
+export * from "./policy-layers.js";
 export * from "./role.js";
+export * from "./room-member.js";
+export * from "./room.js";
 export * from "./session.js";
 export * from "./tenant.js";
 export * from "./user-role.js";
@@ -24,6 +32,12 @@ export const entities = [
   RoleSchema,
   UserRoleSchema,
   SessionSchema,
+  RoomSchema,
+  RoomMemberSchema,
+  GlobalPolicySchema,
+  RoomPolicySchema,
+  UserPolicySchema,
   AuditEventSchema,
   AuditHeadSchema,
+  MacroPolicySchema,
 ];
