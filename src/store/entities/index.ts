@@ -1,5 +1,9 @@
 import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
+import { MacroPolicySchema } from "./macro-policy.js";
+import { MacroSchema } from "./macro.js";
+import { RepoSchema } from "./repo.js";
+import { StoreRecordSchema } from "./store-record.js";
 import { RoleSchema } from "./role.js";
 import { SessionSchema } from "./session.js";
 import { TenantSchema } from "./tenant.js";
@@ -8,6 +12,10 @@ import { UserSchema } from "./user.js";
 
 export * from "./audit-event.js";
 export * from "./audit-head.js";
+export * from "./macro-policy.js";
+export * from "./macro.js";
+export * from "./repo.js";
+export * from "./store-record.js";
 export * from "./role.js";
 export * from "./session.js";
 export * from "./tenant.js";
@@ -26,4 +34,8 @@ export const entities = [
   SessionSchema,
   AuditEventSchema,
   AuditHeadSchema,
+  RepoSchema,
+  MacroSchema,
+  MacroPolicySchema,
+  StoreRecordSchema,
 ];
