@@ -27,6 +27,13 @@ import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
 import { createTenantsService } from "./services/tenants.js";
 import { createUsersService } from "./services/users.js";
+import { releaseDeletedTarget } from "./store/lock-holdings.js";
+import { ormMacroStore } from "./store/macros.js";
+import { ormRepoStore } from "./store/repos.js";
+import { ormStoreRecordStore } from "./store/store-records.js";
+
+/** macroStores are the stores MacrosService and ReposService share. */
+const macroStores = { macros: ormMacroStore, storeRecords: ormStoreRecordStore, lockTargets: { releaseDeleted: releaseDeletedTarget } };
 
 /** gatehouseServices lists every gatehouse.v1 service, in the order reflection lists them. */
 export const gatehouseServices: readonly DescService[] = [
@@ -55,8 +62,8 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(RoomsService, createRoomsService(deps));
   router.service(PoliciesService, createPoliciesService(deps));
   router.service(RulesService, createRulesService(deps));
-  router.service(MacrosService, createMacrosService(deps));
-  router.service(ReposService, createReposService(deps));
+  router.service(MacrosService, createMacrosService({ ...deps, ...macroStores }));
+  router.service(ReposService, createReposService({ ...deps, ...macroStores, repos: ormRepoStore, inOwnTx: (tenantId, fn) => deps.db.inTenant(tenantId, fn) }));
   router.service(LocksService, createLocksService(deps));
   router.service(AuditService, createAuditService(deps));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
