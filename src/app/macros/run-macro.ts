@@ -94,7 +94,7 @@ export async function runMacro<Output>(
     // The role the access rule checked (the interceptor looked it up once).
     const roomRole = call.room?.role ?? 0;
     // The run is on the record before it starts: no record, no run.
-    await call.recordNow("macros.run_start", { version: macro.version });
+    await call.recordNow("macros.run_start", { version: macro.version }, { resource });
     const startedAt = performance.now();
     const result = await deps.sandbox
       .run({

@@ -51,7 +51,7 @@ describe("runMacro", () => {
     const call = testCall({}, { roomId, role: RoomRole.EDITOR });
     const macro = await deps.macros.insert(undefined as never, { tenantId: call.principal.tenantId, roomId, name: "m", code: "code", by: null });
     const done = await runMacro(deps, call, { roomId, macroId: macro.id, input: { x: 1 } });
-    expect(call.recorded).toEqual([{ action: "macros.run_start", details: { version: 1 } }]);
+    expect(call.recorded).toEqual([{ action: "macros.run_start", details: { version: 1 }, facts: { resource: `macro:${macro.id}` } }]);
     expect(sandbox.runs[0]).toMatchObject({ code: "code", input: { x: 1 }, ctx: { room: { id: roomId }, macro: { id: macro.id, version: 1 } } });
     expect(done.value).toMatchObject({ outcome: "ok", output: { ok: true }, logs: ["ran"], durationMs: 3, hostCalls: 1 });
     expect(done.audit).toEqual({ resource: `macro:${macro.id}`, details: { outcome: "ok", version: 1, durationMs: 3, hostCalls: 1, memoryUsedBytes: 1000 } });
