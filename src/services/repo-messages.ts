@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { RepoSchema, type Repo } from "../../gen/gatehouse/v1/repos_pb.js";
 import { DomainError } from "../domain/errors.js";
+import { isUuid } from "../domain/ids.js";
 import type { RepoPageCursor, RepoRecord } from "../store/repos.js";
 import { pageToken } from "./support.js";
 
@@ -28,7 +29,8 @@ export function repoMessage(row: RepoRecord): Repo {
 export function repoCursorOf(after: string | undefined): RepoPageCursor | undefined {
   if (after === undefined) return undefined;
   const cut = after.lastIndexOf("\n");
-  if (cut < 0) throw new DomainError("invalid_argument", "INVALID_ARGUMENT", "page_token: is not a token this server issued", { field: "page_token" });
+  // Tokens this server issued end in a repo id; anything else is refused before it reaches a query.
+  if (cut < 0 || !isUuid(after.slice(cut + 1))) throw new DomainError("invalid_argument", "INVALID_ARGUMENT", "page_token: is not a token this server issued", { field: "page_token" });
   return { url: after.slice(0, cut), id: after.slice(cut + 1) };
 }
 
