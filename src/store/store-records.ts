@@ -23,22 +23,39 @@ export interface StoreRecordStore {
   remove(tx: Tx, roomId: string, collection: string, recordId: string): Promise<boolean>;
 }
 
-const readOnly = { disableIdentityMap: true } as const;
+/** RawDocument is a row as the driver answers it (column names). */
+interface RawDocument {
+  record_id: string;
+  doc: unknown;
+  owner_id: string | null;
+}
+
+function documentOf(row: RawDocument): StoredDocument {
+  return { recordId: row.record_id, doc: row.doc, ownerId: row.owner_id };
+}
 
 /** ormStoreRecordStore is the StoreRecordStore on MikroORM. */
 export const ormStoreRecordStore: StoreRecordStore = {
+  // Reads go through the query builder without hydrating entities: a macro's
+  // store calls are its hot path, and the drivers already parse jsonb.
   async get(tx, roomId, collection, recordId) {
-    const row = await tx.findOne(StoreRecordSchema, { roomId, collection, recordId }, { ...readOnly, fields: ["recordId", "doc", "ownerId"] });
-    return row ? { recordId: row.recordId, doc: row.doc, ownerId: row.ownerId } : undefined;
+    const row = (await tx
+      .createQueryBuilder(StoreRecordSchema)
+      .select(["recordId", "doc", "ownerId"])
+      .where({ roomId, collection, recordId })
+      .execute("get", false)) as RawDocument | undefined;
+    return row ? documentOf(row) : undefined;
   },
 
   async list(tx, roomId, collection, page) {
-    const rows = await tx.find(
-      StoreRecordSchema,
-      page.after !== undefined ? { roomId, collection, recordId: { $gt: page.after } } : { roomId, collection },
-      { ...readOnly, fields: ["recordId", "doc", "ownerId"], orderBy: { recordId: "asc" }, limit: page.limit },
-    );
-    return rows.map((row) => ({ recordId: row.recordId, doc: row.doc, ownerId: row.ownerId }));
+    const rows = (await tx
+      .createQueryBuilder(StoreRecordSchema)
+      .select(["recordId", "doc", "ownerId"])
+      .where(page.after !== undefined ? { roomId, collection, recordId: { $gt: page.after } } : { roomId, collection })
+      .orderBy({ recordId: "asc" })
+      .limit(page.limit)
+      .execute("all", false)) as RawDocument[];
+    return rows.map(documentOf);
   },
 
   async put(tx, record) {
