@@ -16,7 +16,7 @@ import type { SigningKey } from "./auth/signing-keys.js";
 import type { LoginAudit } from "./auth/login-audit.js";
 import type { LockManager } from "./locks/lock-manager.js";
 import type { SandboxPool } from "./sandbox/index.js";
-import type { NetFetcher } from "./macros/host-functions.js";
+import type { NetFetcher } from "./macros/net-fetcher.js";
 import type { MacroCache } from "./macros/macro-cache.js";
 import type { EffectivePolicies } from "./policies/effective-policy.js";
 import type { RuleCache } from "./rules/rule-cache.js";

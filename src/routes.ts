@@ -34,6 +34,13 @@ import { policyFromJson } from "./policies/policy-codec.js";
 import { ormRolesStore, storedGlobalPolicy } from "./store/roles.js";
 import { ormSessionsStore } from "./store/sessions.js";
 import { ormUsersStore } from "./store/users.js";
+import { releaseDeletedTarget } from "./store/lock-holdings.js";
+import { ormMacroStore } from "./store/macros.js";
+import { ormRepoStore } from "./store/repos.js";
+import { ormStoreRecordStore } from "./store/store-records.js";
+
+/** macroStores are the stores MacrosService and ReposService share. */
+const macroStores = { macros: ormMacroStore, storeRecords: ormStoreRecordStore, lockTargets: { releaseDeleted: releaseDeletedTarget } };
 
 /** gatehouseServices lists every gatehouse.v1 service, in the order reflection lists them. */
 export const gatehouseServices: readonly DescService[] = [
@@ -96,8 +103,8 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
     createPoliciesService({ layers: ormPolicyStore, effective: deps.policies, macros: createMacroPolicyHooks(deps), users: managedUsersOverGrants }),
   );
   router.service(RulesService, createRulesService(deps));
-  router.service(MacrosService, createMacrosService(deps));
-  router.service(ReposService, createReposService(deps));
+  router.service(MacrosService, createMacrosService({ ...deps, ...macroStores }));
+  router.service(ReposService, createReposService({ ...deps, ...macroStores, repos: ormRepoStore, inOwnTx: (tenantId, fn) => deps.db.inTenant(tenantId, fn) }));
   router.service(LocksService, createLocksService(deps));
   router.service(AuditService, createAuditService(deps));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));

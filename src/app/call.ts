@@ -25,8 +25,11 @@ export interface Call {
   afterCommit(work: AfterCommit): void;
   /** afterRollback runs `work` outside the transaction if the call fails: a failure record that must survive. */
   afterRollback(work: AfterCommit): void;
-  /** recordNow writes an ALLOWED audit record under `action` at once, before the call's own (RunMacro's start). */
-  recordNow(action: string, details: Record<string, unknown>): Promise<void>;
+  /**
+   * recordNow writes an ALLOWED audit record under `action` at once, before the call's own (RunMacro's start).
+   * `facts` (resource, room) are what the use case knows so far: both records carry them.
+   */
+  recordNow(action: string, details: Record<string, unknown>, facts?: Omit<AuditFacts, "action" | "details">): Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Bus } from "../shared-state/bus.js";
-import type { MacroRow } from "./macro-rows.js";
+import type { MacroRecord } from "../store/macros.js";
 
 /** macrosChannel carries `<tenantId>:<roomId>` of rooms whose macros changed. */
 export const macrosChannel = "macros";
@@ -12,10 +12,10 @@ export const macrosChannel = "macros";
  * lost broadcast delays a change by at most `ttlMs`.
  */
 export interface MacroCache {
-  get(tenantId: string, roomId: string, macroId: string): MacroRow | undefined;
+  get(tenantId: string, roomId: string, macroId: string): MacroRecord | undefined;
   /** epoch is taken before loading a row; set caches it only if no change came since. */
   epoch(tenantId: string, roomId: string): number;
-  set(row: MacroRow, epoch: number): void;
+  set(row: MacroRecord, epoch: number): void;
   /** roomChanged drops the room's macros here at once and on the other replicas. */
   roomChanged(tenantId: string, roomId: string): Promise<void>;
   close(): void;
@@ -26,7 +26,7 @@ export function createMacroCache(bus: Bus, options: { ttlMs?: number; maxEntries
   const ttlMs = options.ttlMs ?? 1000;
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
-  const entries = new Map<string, { row: MacroRow; at: number; epoch: number }>();
+  const entries = new Map<string, { row: MacroRecord; at: number; epoch: number }>();
   // A change bumps the room's epoch, so a load that raced it is not cached.
   const epochs = new Map<string, number>();
   const roomKey = (tenantId: string, roomId: string) => `${tenantId}:${roomId}`;
@@ -50,7 +50,7 @@ export function createMacroCache(bus: Bus, options: { ttlMs?: number; maxEntries
       return epochs.get(roomKey(tenantId, roomId)) ?? 0;
     },
     set(row, epoch) {
-      const room = roomKey(row.tenant_id, row.room_id);
+      const room = roomKey(row.tenantId, row.roomId);
       if (epoch !== (epochs.get(room) ?? 0)) return;
       if (entries.size >= maxEntries) entries.clear();
       entries.set(`${room}:${row.id}`, { row, at: now(), epoch });

@@ -4,7 +4,13 @@ import { DomainError } from "../domain/errors.js";
 import { guardedFetch } from "../net/guarded-fetch.js";
 import { explicitEntries } from "../net/url-guard.js";
 import { HostDenied, HostError } from "../sandbox/index.js";
-import type { NetFetcher } from "./host-functions.js";
+
+/** NetFetcher performs an SSRF-guarded fetch (shared with repo sync). */
+export type NetFetcher = (
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  opts: { tenantId: string; allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal },
+) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
 
 const allowedMethods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]);
 

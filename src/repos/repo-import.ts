@@ -1,5 +1,5 @@
 import { checkMacro, defaultMaxMacroBytes } from "../domain/macro-check.js";
-import { macroNameProblem } from "../macros/macro-rows.js";
+import { macroNameProblem } from "../domain/names.js";
 import type { RepoFile } from "./git-sync.js";
 
 /**

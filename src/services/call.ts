@@ -22,7 +22,8 @@ export function callOf(ctx: HandlerContext): Call {
     inTx: (fn) => scope.run(fn),
     afterCommit: (work) => scope.afterCommit(work),
     afterRollback: (work) => scope.afterRollback(work),
-    recordNow: async (action, details) => {
+    recordNow: async (action, details, facts) => {
+      if (facts) answer(ctx, { value: undefined, audit: facts });
       await ctx.values.get(kAuditRecorder)?.now(action, details);
     },
   };

@@ -4,7 +4,6 @@ import { kAfterCommit, kAfterRollback, kAuditNote, kPrincipal, kRequestInfo, typ
 import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument } from "../domain/errors.js";
 import { kTransaction } from "../interceptors/audit.js";
-import { isUuid } from "../domain/ids.js";
 
 /** principalOf answers the authenticated caller (the authn interceptor put it there). */
 export function principalOf(ctx: HandlerContext): Principal {
@@ -111,7 +110,5 @@ export function requireText(field: string, value: string, max = 256): string {
   return trimmed;
 }
 
-/** actorUuid is the caller's user id for `created_by`/`updated_by` columns, or null for a room-token principal. */
-export function actorUuid(principal: Principal): string | null {
-  return isUuid(principal.userId) ? principal.userId : null;
-}
+/** actorUuid lives with the use cases (src/app/actor.ts); re-exported for the handlers not converted yet. */
+export { actorUuid } from "../app/actor.js";

@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Effect, Outcome, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
-import { createUser, refusalOf, refused, type FixtureUser } from "../support/fixtures.js";
+import { auditRows, createUser, refusalOf, refused, tenantIdOf, type FixtureUser } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 const USER = 2;
@@ -124,6 +124,12 @@ describe("MacrosService", () => {
         const res = await server.client({ token: bob.token, protocol }).macros.runMacro({ roomId, macroId: m.macroId, input: fromJson(ValueSchema, { n: 21 }) });
         expect(res.outcome).toBe(Outcome.OK);
         expect(res.output).toEqual({ doubled: 42, caller: bob.id, room: roomId, version: 1 });
+      }
+      // Both records of a run name the macro: its start and its end.
+      const tenantId = await tenantIdOf(server);
+      for (const action of ["macros.run_start", "macros.run"]) {
+        const rows = (await auditRows(server, tenantId, action)).filter((r) => r.resource === `macro:${m.macroId}`);
+        expect(rows.map((r) => r.outcome)).toEqual(["ALLOWED", "ALLOWED", "ALLOWED"]);
       }
     });
 

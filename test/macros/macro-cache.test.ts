@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createLocalBus } from "../../src/shared-state/bus.js";
 import { createMacroCache } from "../../src/macros/macro-cache.js";
-import type { MacroRow } from "../../src/macros/macro-rows.js";
+import type { MacroRecord } from "../../src/store/macros.js";
 
-const row = (id: string, code: string): MacroRow => ({
-  id, tenant_id: "t", room_id: "r", name: id, code, version: 1, source_kind: "manual", source_repo_id: null, source_commit: null,
-  source_path: null, fencing_token: 0, created_by: null, updated_by: null, created_at: new Date(0), updated_at: new Date(0),
+const row = (id: string, code: string): MacroRecord => ({
+  id, tenantId: "t", roomId: "r", name: id, code, version: 1, sourceKind: "manual", sourceRepoId: null, sourceCommit: null,
+  sourcePath: null, fencingToken: 0n, createdBy: null, updatedBy: null, createdAt: new Date(0), updatedAt: new Date(0),
 });
 
 describe("macro cache", () => {

@@ -10,7 +10,7 @@ import type { Tx } from "../../src/store/tx.js";
  */
 export interface TestCall extends Call {
   commit(): Promise<void>;
-  recorded: Array<{ action: string; details: Record<string, unknown> }>;
+  recorded: Array<{ action: string; details: Record<string, unknown>; facts?: Record<string, unknown> }>;
 }
 
 /** testCall builds a TestCall for `principal` (defaults: an ADMIN with no permissions). */
@@ -35,7 +35,7 @@ export function testCall(principal: Partial<Principal> = {}, room?: CheckedRoom)
     inTx: (fn) => fn(undefined as unknown as Tx),
     afterCommit: (work) => void pending.push(work),
     afterRollback: () => undefined,
-    recordNow: async (action, details) => void recorded.push({ action, details }),
+    recordNow: async (action, details, facts) => void recorded.push(facts ? { action, details, facts } : { action, details }),
     commit: async () => {
       for (const work of pending.splice(0)) await work();
     },

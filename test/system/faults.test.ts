@@ -188,7 +188,7 @@ describe("the Postgres connection cut in the middle of a write", () => {
     const tag = `batch-${randomUUID().slice(0, 8)}`;
     const batch = Array.from({ length: 5 }, (_, i) => ({ name: `${tag}-${i}`, code: `export default function () { return ${i}; }` }));
     const macros = server.client({ token: editor.token }).macros;
-    const cut = cutAt("insert into macros ", 3);
+    const cut = cutAt("insert into \"macros\" ", 3);
     const code = await codeOf(macros.updateMacros({ roomId, macros: batch }));
     await cut;
     expect(code).toBe(Code.Unavailable);
@@ -213,7 +213,7 @@ describe("the Postgres connection cut in the middle of a write", () => {
     for (const m of made) await locks.acquireLock({ roomId, target: `macro/${m.macroId}` });
     const edits = made.map((m) => ({ macroId: m.macroId, name: m.name, code: "export default function () { return 'new'; }", expectedVersion: 1 }));
 
-    const cut = cutAt("update macros set ", 2);
+    const cut = cutAt("update \"macros\" set ", 2);
     const code = await codeOf(macros.updateMacros({ roomId, macros: edits }));
     await cut;
     expect(code).toBe(Code.Unavailable);
@@ -239,7 +239,7 @@ describe("the Postgres connection cut in the middle of a write", () => {
     const repo = (await client.repos.updateRepo({ roomId, url: remote.url, ref: "main", path: "macros" })).repo!;
     await client.locks.acquireLock({ roomId, target: `repo/${repo.repoId}` });
 
-    const cut = cutAt("insert into macros ", 3);
+    const cut = cutAt("insert into \"macros\" ", 3);
     const code = await codeOf(client.repos.syncRepo({ roomId, repoId: repo.repoId }));
     await cut;
     expect(code).toBe(Code.Unavailable);

@@ -564,7 +564,8 @@ export const ReposService: GenService<{
    * remove; STALE_FENCING_TOKEN); INVALID_ARGUMENT (the ref or path is not in
    * the repository, the repository is empty or not a git repository, the
    * repo or a file over the size caps); UNAVAILABLE (the git server can't be
-   * reached, fails or is too slow).
+   * reached, fails or is too slow); ABORTED (CONFLICT when the repo's url,
+   * ref or path changed while it was being fetched: sync again).
    *
    * @generated from rpc gatehouse.v1.ReposService.SyncRepo
    */

@@ -2,6 +2,9 @@ import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
 import { MacroPolicySchema } from "./macro-policy.js";
 import { GlobalPolicySchema, RoomPolicySchema, UserPolicySchema } from "./policy-layers.js";
+import { MacroSchema } from "./macro.js";
+import { RepoSchema } from "./repo.js";
+import { StoreRecordSchema } from "./store-record.js";
 import { RoleSchema } from "./role.js";
 import { RoomMemberSchema } from "./room-member.js";
 import { RoomSchema } from "./room.js";
@@ -14,6 +17,9 @@ export * from "./audit-event.js";
 export * from "./audit-head.js";
 export * from "./macro-policy.js";
 export * from "./policy-layers.js";
+export * from "./macro.js";
+export * from "./repo.js";
+export * from "./store-record.js";
 export * from "./role.js";
 export * from "./room-member.js";
 export * from "./room.js";
@@ -40,4 +46,7 @@ export const entities = [
   AuditEventSchema,
   AuditHeadSchema,
   MacroPolicySchema,
+  RepoSchema,
+  MacroSchema,
+  StoreRecordSchema,
 ];

@@ -1,11 +1,14 @@
-import type { Deps } from "../deps.js";
-import type { Principal } from "../context.js";
-import type { EffectivePolicy } from "../domain/policy.js";
-import { matchAnyHostGlob } from "../domain/host-glob.js";
-import { collectionPattern, recordIdPattern, storeCollectionResource, storeRecordResource, type RuleAction } from "../domain/rules.js";
-import { decideRule, ruleSubjectsOf } from "../rules/rule-decision.js";
-import { actorUuid } from "../services/support.js";
-import { HostDenied, HostError, type HostCall } from "../sandbox/index.js";
+import type { Principal } from "../../context.js";
+import type { EffectivePolicy } from "../../domain/policy.js";
+import { matchAnyHostGlob } from "../../domain/host-glob.js";
+import { collectionPattern, recordIdPattern, storeCollectionResource, storeRecordResource, type RuleAction } from "../../domain/rules.js";
+import type { NetFetcher } from "../../macros/net-fetcher.js";
+import type { RuleCache } from "../../rules/rule-cache.js";
+import { decideRule, ruleSubjectsOf } from "../../rules/rule-decision.js";
+import { HostDenied, HostError, type HostCall } from "../../sandbox/index.js";
+import type { StoreRecordStore } from "../../store/store-records.js";
+import { actorUuid } from "../actor.js";
+import type { Call } from "../call.js";
 
 /** RunScope is who runs which macro where: what every host call is authorized against. */
 export interface RunScope {
@@ -16,13 +19,6 @@ export interface RunScope {
   /** roomRole is the caller's role in the room (1 viewer, 2 editor, 3 admin). */
   roomRole: number;
 }
-
-/** NetFetcher performs an SSRF-guarded fetch (shared with repo sync). */
-export type NetFetcher = (
-  url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string },
-  opts: { tenantId: string; allowedHosts: readonly string[]; maxBytes: number; timeoutMs: number; signal: AbortSignal },
-) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
 
 const maxDocBytes = 256 * 1024;
 
@@ -36,6 +32,13 @@ function idOf(value: unknown): string {
   return value;
 }
 
+/** HostCallDeps are what the host functions of a run reach: the rules, the record store and the guarded fetch. */
+export interface HostCallDeps {
+  rules: RuleCache;
+  storeRecords: StoreRecordStore;
+  netFetch: NetFetcher;
+}
+
 /**
  * createHostCall builds the host functions of one run. Every store and net
  * call is authorized for the caller exactly as docs/concepts.md says: (the
@@ -45,7 +48,7 @@ function idOf(value: unknown): string {
  * `collection` for list, the URL's host for fetch. Lists are filtered to the
  * records the caller may read.
  */
-export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher): HostCall {
+export function createHostCall(deps: HostCallDeps, call: Call, scope: RunScope): HostCall {
   const { principal, roomId, macroId, policy } = scope;
   const subjects = ruleSubjectsOf(principal, roomId, macroId);
   const decide = (action: RuleAction, resource: string, baselineAllowed: boolean) =>
@@ -57,7 +60,8 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
       throw new HostDenied(`${action} on ${resource} denied${by}`);
     }
   };
-  const inTenant = <T>(fn: Parameters<typeof deps.db.inTenant<T>>[1]) => deps.db.inTenant(principal.tenantId, fn);
+  // Each store call is a transaction of its own (RunMacro is a read: call.inTx opens one per use).
+  const records = deps.storeRecords;
 
   return async (module, fn, args, options) => {
     if (module === "gatehouse:store") {
@@ -65,8 +69,8 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
       switch (fn) {
         case "get": {
           const id = idOf(args[1]);
-          const row = await inTenant(async (em) => ((await em.execute("select doc, owner_id from store_records where room_id = ? and collection = ? and record_id = ?", [roomId, collection, id])) as Array<{ doc: unknown; owner_id: string | null }>)[0]);
-          await authorize("store.read", storeRecordResource(collection, id), scope.roomRole >= 1 || row?.owner_id === principal.userId);
+          const row = await call.inTx((tx) => records.get(tx, roomId, collection, id));
+          await authorize("store.read", storeRecordResource(collection, id), scope.roomRole >= 1 || row?.ownerId === principal.userId);
           return row ? row.doc : null;
         }
         case "list": {
@@ -75,22 +79,15 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
           if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HostError("limit must be an integer from 1 to 500");
           const after = opts.after === undefined || opts.after === null ? undefined : idOf(opts.after);
           await authorize("store.list", storeCollectionResource(collection), scope.roomRole >= 1);
-          const rows = (await inTenant((em) =>
-            em.execute(`select record_id, doc, owner_id from store_records where room_id = ? and collection = ?${after ? " and record_id > ?" : ""} order by record_id limit ?`, [
-              roomId,
-              collection,
-              ...(after ? [after] : []),
-              limit + 1,
-            ]),
-          )) as Array<{ record_id: string; doc: unknown; owner_id: string | null }>;
+          const rows = await call.inTx((tx) => records.list(tx, roomId, collection, { after, limit: limit + 1 }));
           const more = rows.length > limit;
           const page = rows.slice(0, limit);
           const items: Array<{ id: string; doc: unknown }> = [];
           for (const row of page) {
-            const decision = await decide("store.read", storeRecordResource(collection, row.record_id), scope.roomRole >= 1 || row.owner_id === principal.userId);
-            if (decision.allowed) items.push({ id: row.record_id, doc: row.doc });
+            const decision = await decide("store.read", storeRecordResource(collection, row.recordId), scope.roomRole >= 1 || row.ownerId === principal.userId);
+            if (decision.allowed) items.push({ id: row.recordId, doc: row.doc });
           }
-          return { items, next: more ? page[page.length - 1]!.record_id : null };
+          return { items, next: more ? page[page.length - 1]!.recordId : null };
         }
         case "put": {
           const id = idOf(args[1]);
@@ -98,20 +95,13 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
           const text = JSON.stringify(doc ?? null);
           if (Buffer.byteLength(text) > maxDocBytes) throw new HostError(`document larger than ${maxDocBytes} bytes`);
           await authorize("store.write", storeRecordResource(collection, id), scope.roomRole >= 2);
-          await inTenant((em) =>
-            em.execute(
-              `insert into store_records (tenant_id, room_id, collection, record_id, doc, owner_id) values (?, ?, ?, ?, ?::jsonb, ?)
-               on conflict (tenant_id, room_id, collection, record_id) do update set doc = excluded.doc, updated_at = now()`,
-              [principal.tenantId, roomId, collection, id, text, actorUuid(principal)],
-            ),
-          );
+          await call.inTx((tx) => records.put(tx, { tenantId: principal.tenantId, roomId, collection, recordId: id, doc: doc ?? null, ownerId: actorUuid(principal) }));
           return true;
         }
         case "remove": {
           const id = idOf(args[1]);
           await authorize("store.delete", storeRecordResource(collection, id), scope.roomRole >= 2);
-          const rows = (await inTenant((em) => em.execute("delete from store_records where room_id = ? and collection = ? and record_id = ? returning record_id", [roomId, collection, id]))) as unknown[];
-          return rows.length > 0;
+          return call.inTx((tx) => records.remove(tx, roomId, collection, id));
         }
         default:
           throw new HostError(`gatehouse:store has no function ${fn}`);
@@ -134,7 +124,7 @@ export function createHostCall(deps: Deps, scope: RunScope, fetcher: NetFetcher)
       // only to explicit host:port entries of the global policy) still applies.
       const allowedHosts = hostAllowed ? policy.allowedHosts : [...policy.allowedHosts, url.host];
       const init = (args[1] ?? {}) as { method?: string; headers?: Record<string, string>; body?: string };
-      const res = await fetcher(raw, init, {
+      const res = await deps.netFetch(raw, init, {
         tenantId: principal.tenantId,
         allowedHosts,
         maxBytes: Math.min(policy.maxOutputBytes * 4, 1024 * 1024),
