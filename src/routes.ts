@@ -17,6 +17,7 @@ import { createHealthImpl } from "./reflection/health-service.js";
 import { createHealthStatusSource } from "./reflection/health-status.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuditService } from "./services/audit.js";
+import { ormAuditLogStore } from "./store/audit-log.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
@@ -58,7 +59,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(MacrosService, createMacrosService(deps));
   router.service(ReposService, createReposService(deps));
   router.service(LocksService, createLocksService(deps));
-  router.service(AuditService, createAuditService(deps));
+  router.service(AuditService, createAuditService({ auditLog: ormAuditLogStore }));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
   if (deps.config.reflection) registerReflection(router, gatehouseServices);
 }
