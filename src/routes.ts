@@ -18,6 +18,7 @@ import { createHealthStatusSource } from "./reflection/health-status.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuditService } from "./services/audit.js";
 import { ormAuditLogStore } from "./store/audit-log.js";
+import { ormLockTargetStore } from "./store/lock-targets.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
@@ -58,7 +59,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(RulesService, createRulesService(deps));
   router.service(MacrosService, createMacrosService(deps));
   router.service(ReposService, createReposService(deps));
-  router.service(LocksService, createLocksService(deps));
+  router.service(LocksService, createLocksService({ locks: deps.locks, lockTargets: ormLockTargetStore, config: deps.config }));
   router.service(AuditService, createAuditService({ auditLog: ormAuditLogStore }));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
   if (deps.config.reflection) registerReflection(router, gatehouseServices);

@@ -1,5 +1,6 @@
 import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
+import { LockTargetSchema } from "./lock-target.js";
 import { RoleSchema } from "./role.js";
 import { SessionSchema } from "./session.js";
 import { TenantSchema } from "./tenant.js";
@@ -8,6 +9,7 @@ import { UserSchema } from "./user.js";
 
 export * from "./audit-event.js";
 export * from "./audit-head.js";
+export * from "./lock-target.js";
 export * from "./role.js";
 export * from "./session.js";
 export * from "./tenant.js";
@@ -26,4 +28,5 @@ export const entities = [
   SessionSchema,
   AuditEventSchema,
   AuditHeadSchema,
+  LockTargetSchema,
 ];
