@@ -19,6 +19,7 @@ import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuditService } from "./services/audit.js";
 import { ormAuditLogStore } from "./store/audit-log.js";
 import { ormLockTargetStore } from "./store/lock-targets.js";
+import { ormTenantStore } from "./store/tenants.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
@@ -53,7 +54,10 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(AuthService, createAuthService(deps));
   router.service(UsersService, createUsersService(deps));
   router.service(RolesService, createRolesService(deps));
-  router.service(TenantsService, createTenantsService(deps));
+  router.service(
+    TenantsService,
+    createTenantsService({ tenants: ormTenantStore, audit: deps.audit, systemRead: (fn) => deps.db.asSystem(fn, { readOnly: true }) }),
+  );
   router.service(RoomsService, createRoomsService(deps));
   router.service(PoliciesService, createPoliciesService(deps));
   router.service(RulesService, createRulesService(deps));
