@@ -19,6 +19,7 @@ import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuditService } from "./services/audit.js";
 import { ormAuditLogStore } from "./store/audit-log.js";
 import { ormLockTargetStore } from "./store/lock-targets.js";
+import { ormRulesStore } from "./store/rules.js";
 import { ormTenantStore } from "./store/tenants.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
@@ -60,7 +61,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   );
   router.service(RoomsService, createRoomsService(deps));
   router.service(PoliciesService, createPoliciesService(deps));
-  router.service(RulesService, createRulesService(deps));
+  router.service(RulesService, createRulesService({ rulesStore: ormRulesStore, rules: deps.rules }));
   router.service(MacrosService, createMacrosService(deps));
   router.service(ReposService, createReposService(deps));
   router.service(LocksService, createLocksService({ locks: deps.locks, lockTargets: ormLockTargetStore, config: deps.config }));

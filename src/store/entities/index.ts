@@ -2,6 +2,8 @@ import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
 import { LockTargetSchema } from "./lock-target.js";
 import { RoleSchema } from "./role.js";
+import { RuleVersionSchema } from "./rule-version.js";
+import { RuleSchema } from "./rule.js";
 import { SessionSchema } from "./session.js";
 import { TenantSchema } from "./tenant.js";
 import { UserRoleSchema } from "./user-role.js";
@@ -11,6 +13,8 @@ export * from "./audit-event.js";
 export * from "./audit-head.js";
 export * from "./lock-target.js";
 export * from "./role.js";
+export * from "./rule-version.js";
+export * from "./rule.js";
 export * from "./session.js";
 export * from "./tenant.js";
 export * from "./user-role.js";
@@ -29,4 +33,6 @@ export const entities = [
   AuditEventSchema,
   AuditHeadSchema,
   LockTargetSchema,
+  RuleSchema,
+  RuleVersionSchema,
 ];
