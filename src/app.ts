@@ -24,6 +24,7 @@ import { reportMalformedRules } from "./rules/malformed-rules.js";
 import { createRedlockManager } from "./locks/redlock-manager.js";
 import { createMemoryLockManager } from "./locks/memory-manager.js";
 import { createPostgresFencingCounter } from "./locks/postgres-fencing.js";
+import { ormLockTargetStore } from "./store/lock-targets.js";
 import { createSandboxPool } from "./sandbox/index.js";
 import { createNetFetcher } from "./macros/net-fetcher.js";
 import { createMacroCache } from "./macros/macro-cache.js";
@@ -98,7 +99,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const policies = createEffectivePolicies(bus);
   const rules = createRuleCache(db, bus);
   const roomTokens = createRoomTokenResolver(db, policies, bus);
-  const fencing = createPostgresFencingCounter(db);
+  const fencing = createPostgresFencingCounter(db, ormLockTargetStore);
   const locks = instrumentLocks(
     redis ? createRedlockManager(redis.clients, { prefix: `${config.redisKeyPrefix}lock:`, fencing }) : createMemoryLockManager({ fencing }),
     metrics,

@@ -17,6 +17,10 @@ import { createHealthImpl } from "./reflection/health-service.js";
 import { createHealthStatusSource } from "./reflection/health-status.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createAuditService } from "./services/audit.js";
+import { ormAuditLogStore } from "./store/audit-log.js";
+import { ormLockTargetStore } from "./store/lock-targets.js";
+import { ormRulesStore } from "./store/rules.js";
+import { ormTenantStore } from "./store/tenants.js";
 import { createAuthService } from "./services/auth.js";
 import { createLocksService } from "./services/locks.js";
 import { createMacrosService } from "./services/macros.js";
@@ -96,17 +100,20 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
       sessionCaches: deps.sessions,
     }),
   );
-  router.service(TenantsService, createTenantsService(deps));
+  router.service(
+    TenantsService,
+    createTenantsService({ tenants: ormTenantStore, audit: deps.audit, systemRead: (fn) => deps.db.asSystem(fn, { readOnly: true }) }),
+  );
   router.service(RoomsService, createRoomsService({ rooms: ormRoomStore, events: roomEventsOver(deps) }));
   router.service(
     PoliciesService,
     createPoliciesService({ layers: ormPolicyStore, effective: deps.policies, macros: createMacroPolicyHooks(deps), users: managedUsersOverGrants }),
   );
-  router.service(RulesService, createRulesService(deps));
+  router.service(RulesService, createRulesService({ rulesStore: ormRulesStore, rules: deps.rules }));
   router.service(MacrosService, createMacrosService({ ...deps, ...macroStores }));
   router.service(ReposService, createReposService({ ...deps, ...macroStores, repos: ormRepoStore, inOwnTx: (tenantId, fn) => deps.db.inTenant(tenantId, fn) }));
-  router.service(LocksService, createLocksService(deps));
-  router.service(AuditService, createAuditService(deps));
+  router.service(LocksService, createLocksService({ locks: deps.locks, lockTargets: ormLockTargetStore, config: deps.config }));
+  router.service(AuditService, createAuditService({ auditLog: ormAuditLogStore }));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
   if (deps.config.reflection) registerReflection(router, gatehouseServices);
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { defaultTenantName } from "../bootstrap.js";
-import { tenantNamePattern } from "../domain/names.js";
+import { defaultTenantName, tenantNamePattern } from "../domain/names.js";
 import type { AuditRecord, AuditStore } from "../interceptors/audit.js";
 import type { Logger } from "../logger.js";
 import type { LimiterFactory } from "../shared-state/rate-limiters.js";
 import type { Database } from "../store/database.js";
+import { ormTenantStore } from "../store/tenants.js";
 import { clientNetwork } from "./client-network.js";
 
 /** recordsPerAccount is how many refused logins per (tenant, username, client network) per window get a record each. */
@@ -99,8 +99,7 @@ export function createLoginAudit(input: {
     if (!tenantNamePattern.test(name)) return undefined;
     const hit = tenants.get(name);
     if (hit && now() - hit.at < 60_000) return hit.id;
-    const rows = (await input.db.asSystem((em) => em.execute("select id from tenants where name = ?", [name]))) as Array<{ id: string }>;
-    const id = rows[0]?.id;
+    const id = await input.db.asSystem((tx) => ormTenantStore.findIdByName(tx, name));
     // Only found tenants are kept: a tenant created a moment later must be found at once.
     if (id) {
       if (tenants.size >= 10_000) tenants.clear();

@@ -36,3 +36,6 @@ export function macroNameProblem(name: string): string | undefined {
   if (name.includes("..") || name.endsWith("/")) return "must not contain '..' or end with '/'";
   return undefined;
 }
+
+/** defaultTenantName is the platform's own tenant, home of GOD and SUPERGOD users (made at the first start). */
+export const defaultTenantName = "default";

@@ -1,4 +1,5 @@
 import type { Database } from "../store/database.js";
+import type { LockTargetStore } from "../store/lock-targets.js";
 import type { FencingCounter } from "./fencing.js";
 
 /**
@@ -7,20 +8,12 @@ import type { FencingCounter } from "./fencing.js";
  * failures. `scope` is `<tenantId>/<roomId>`. Inside a unit of work it joins
  * the call's transaction.
  */
-export function createPostgresFencingCounter(db: Database): FencingCounter {
+export function createPostgresFencingCounter(db: Database, lockTargets: LockTargetStore): FencingCounter {
   return {
     async next(scope, target) {
       const [tenantId, roomId] = scope.split("/");
       if (!tenantId || !roomId) throw new Error(`bad lock scope ${scope}`);
-      return db.inTenant(tenantId, async (em) => {
-        const rows = (await em.execute(
-          `insert into lock_targets (tenant_id, room_id, target, last_token) values (?, ?, ?, 1)
-           on conflict (tenant_id, room_id, target) do update set last_token = lock_targets.last_token + 1
-           returning last_token`,
-          [tenantId, roomId, target],
-        )) as Array<{ last_token: string | number }>;
-        return BigInt(rows[0]!.last_token);
-      });
+      return db.inTenant(tenantId, (tx) => lockTargets.nextFencingToken(tx, tenantId, roomId, target));
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import { validateRule, type RuleProblem } from "../domain/rules.js";
 import type { Database } from "../store/database.js";
-import { pageOfAllRules } from "../store/repositories/rules.js";
+import { ormRulesStore } from "../store/rules.js";
 
 /** MalformedRuleReport is what reportMalformedRules found. */
 export interface MalformedRuleReport {
@@ -28,18 +28,18 @@ export async function reportMalformedRules(db: Database, logger: Logger): Promis
   let count = 0;
   let after: { tenantId: string; id: string } | undefined;
   for (;;) {
-    const rows = await db.asSystem((em) => pageOfAllRules(em, pageSize, after), { readOnly: true });
+    const rows = await db.asSystem((tx) => ormRulesStore.pageOfAll(tx, pageSize, after), { readOnly: true });
     for (const row of rows) {
       const problems = validateRule(row);
       if (problems.length === 0) continue;
       count++;
       if (count <= maxLines) {
-        logger.warn({ tenantId: row.tenant_id, ruleId: row.id, action: row.action, resource: row.resource, problem: describe(problems) }, "stored rule does not parse");
+        logger.warn({ tenantId: row.tenantId, ruleId: row.id, action: row.action, resource: row.resource, problem: describe(problems) }, "stored rule does not parse");
       }
     }
     if (rows.length < pageSize) break;
     const last = rows[rows.length - 1]!;
-    after = { tenantId: last.tenant_id, id: last.id };
+    after = { tenantId: last.tenantId, id: last.id };
   }
   if (count > 0) {
     logger.warn({ count }, "stored rules do not parse: enforced fail-closed (a malformed DENY matches every resource of its action), flagged malformed by ListRules; fix or delete them");

@@ -1,7 +1,8 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { createRuleIndex, type Rule, type RuleIndex } from "../domain/rules.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Database } from "../store/database.js";
+import { ormRulesStore, type RulesStore } from "../store/rules.js";
+import type { Tx } from "../store/tx.js";
 
 /**
  * RuleCache keeps one compiled rule index (src/domain/rules.ts) per tenant,
@@ -23,7 +24,7 @@ export interface RuleCache {
    * tenant-scoped entity manager when inside a transaction (never nest
    * transactions); without one, a read transaction of its own is used.
    */
-  ruleIndexFor(tenantId: string, em?: EntityManager): Promise<RuleIndex>;
+  ruleIndexFor(tenantId: string, tx?: Tx): Promise<RuleIndex>;
   /** invalidate marks the tenant's index stale on every replica (this one at once). Call it after commit. */
   invalidate(tenantId: string): Promise<void>;
   /** close stops listening to the bus. */
@@ -36,19 +37,12 @@ export interface RuleCacheOptions {
   revalidateMs?: number;
   /** now is the clock (tests). */
   now?: () => number;
+  /** store reads the rules and their version (default: the MikroORM store). */
+  store?: RulesStore;
 }
 
 /** rulesChannel is the bus channel of rule invalidations; messages are tenant ids. */
 export const rulesChannel = "rules";
-
-/** RuleRow is a stored rule as loaded. */
-interface RuleRow {
-  id: string;
-  subject: string;
-  action: Rule["action"];
-  resource: string;
-  effect: Rule["effect"];
-}
 
 interface Entry {
   index: RuleIndex;
@@ -60,6 +54,7 @@ interface Entry {
 export function createRuleCache(db: Database, bus: Bus, options: RuleCacheOptions = {}): RuleCache {
   const revalidateMs = options.revalidateMs ?? 1000;
   const now = options.now ?? Date.now;
+  const store = options.store ?? ormRulesStore;
   const entries = new Map<string, Entry>();
   const loading = new Map<string, Promise<RuleIndex>>();
   // Invalidations seen per tenant: a load that overlapped one is not trusted.
@@ -71,25 +66,20 @@ export function createRuleCache(db: Database, bus: Bus, options: RuleCacheOption
     if (entry) entry.checkedAt = Number.NEGATIVE_INFINITY;
   });
 
-  async function load(em: EntityManager, tenantId: string): Promise<RuleIndex> {
+  async function load(tx: Tx, tenantId: string): Promise<RuleIndex> {
     const seen = invalidations.get(tenantId) ?? 0;
     const checkedAt = now();
     // The version first, then the rules: a change committed in between
     // leaves a newer rule set under an older version, which only costs one
     // extra reload; the reverse order could hide a change.
-    const versions = (await em.execute("select version::text as version from rule_versions where tenant_id = ?", [tenantId])) as Array<{
-      version: string;
-    }>;
-    const version = versions[0]?.version ?? "0";
+    const version = await store.version(tx, tenantId);
     const cached = entries.get(tenantId);
     let entry: Entry;
     if (cached && cached.version === version) {
       entry = { index: cached.index, version, checkedAt };
     } else {
-      const rows = (await em.execute(
-        "select id, subject, action, resource, effect from rules where tenant_id = ? order by created_at, id",
-        [tenantId],
-      )) as RuleRow[];
+      // Stored rules of older forms load as they are: the index enforces them fail-closed.
+      const rows = (await store.allOfTenant(tx, tenantId)) as Rule[];
       entry = { index: createRuleIndex(rows), version, checkedAt };
     }
     if ((invalidations.get(tenantId) ?? 0) !== seen) entry.checkedAt = Number.NEGATIVE_INFINITY;
@@ -99,12 +89,12 @@ export function createRuleCache(db: Database, bus: Bus, options: RuleCacheOption
   }
 
   return {
-    ruleIndexFor(tenantId, em) {
+    ruleIndexFor(tenantId, tx) {
       const entry = entries.get(tenantId);
       if (entry && now() - entry.checkedAt < revalidateMs) return Promise.resolve(entry.index);
       let pending = loading.get(tenantId);
       if (!pending) {
-        pending = (em ? load(em, tenantId) : db.inTenant(tenantId, (tx) => load(tx, tenantId), { readOnly: true })).finally(() =>
+        pending = (tx ? load(tx, tenantId) : db.inTenant(tenantId, (tx) => load(tx, tenantId), { readOnly: true })).finally(() =>
           loading.delete(tenantId),
         );
         loading.set(tenantId, pending);

@@ -4,7 +4,7 @@ import { maxPasswordLength, minPasswordLength } from "../auth/passwords.js";
 import type { Config } from "../config.js";
 import { maxPolicyListLength, maxPolicyNumber, positiveFields } from "../domain/policy-check.js";
 import { defaultPolicy, hostModules, policyFieldValue, policyFields } from "../domain/policy.js";
-import { defaultTtlSeconds, maxTtlSeconds } from "./locks.js";
+import { defaultTtlSeconds, maxTtlSeconds } from "../domain/lock-lease.js";
 import { defaultPageSize, maxPageSize } from "./support.js";
 
 /**

@@ -12,7 +12,6 @@ export * from "./migrate.js";
 export * from "./orm.js";
 export * from "./ping.js";
 export * from "./repositories/roles.js";
-export * from "./repositories/rules.js";
 export * from "./repositories/tenants.js";
 export * from "./repositories/users.js";
 export * from "./tenant-scope.js";

@@ -8,6 +8,9 @@ import { StoreRecordSchema } from "./store-record.js";
 import { RoleSchema } from "./role.js";
 import { RoomMemberSchema } from "./room-member.js";
 import { RoomSchema } from "./room.js";
+import { LockTargetSchema } from "./lock-target.js";
+import { RuleVersionSchema } from "./rule-version.js";
+import { RuleSchema } from "./rule.js";
 import { SessionSchema } from "./session.js";
 import { TenantSchema } from "./tenant.js";
 import { UserRoleSchema } from "./user-role.js";
@@ -23,6 +26,9 @@ export * from "./store-record.js";
 export * from "./role.js";
 export * from "./room-member.js";
 export * from "./room.js";
+export * from "./lock-target.js";
+export * from "./rule-version.js";
+export * from "./rule.js";
 export * from "./session.js";
 export * from "./tenant.js";
 export * from "./user-role.js";
@@ -49,4 +55,7 @@ export const entities = [
   RepoSchema,
   MacroSchema,
   StoreRecordSchema,
+  LockTargetSchema,
+  RuleSchema,
+  RuleVersionSchema,
 ];
