@@ -26,6 +26,9 @@
  *      BENCH_LOCK_LANES      AcquireLock+ReleaseLock lanes, one call in flight each, own target each (default 8)
  *      BENCH_RSS_WAIT_SECONDS  when to read the server's resident memory, after its start (default 60)
  *      BENCH_TIMEOUT_SECONDS   the most one h2load run may take (default 300)
+ *      BENCH_ONLY            comma-separated row kinds to run (bare-noop,noop,check,checks,whoami,run-macro,runaway,lock);
+ *                            the no-op rows always run, the ratios need them
+ *      BENCH_CPU_PROF_DIR    start Gatehouse with `node --cpu-prof` writing its profile there at its exit
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -66,6 +69,8 @@ const lockLanes = envInt("BENCH_LOCK_LANES", 8, 1, 64);
 const rssWaitSeconds = envInt("BENCH_RSS_WAIT_SECONDS", 60, 0, 3600);
 const runTimeoutMs = envInt("BENCH_TIMEOUT_SECONDS", 300, 10, 3600) * 1000;
 const startTimeoutMs = 60_000;
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim())) : undefined;
+const cpuProfDir = process.env.BENCH_CPU_PROF_DIR || undefined;
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const adminPassword = "bench-admin-password-1";
@@ -118,8 +123,8 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
 }
 
 /** spawnNode starts `node --import tsx <script>`, keeping the last 50 lines of its output for error messages. */
-function spawnNode(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; tail: string[]; onLine: (fn: (line: string) => void) => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
+function spawnNode(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): { child: ChildProcess; tail: string[]; onLine: (fn: (line: string) => void) => void } {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
   children.add(child);
   const tail: string[] = [];
   const listeners: Array<(line: string) => void> = [];
@@ -333,7 +338,7 @@ try {
     ...(redisUp ? { GATEHOUSE_REDIS_URLS: redisPorts.map((p) => `redis://127.0.0.1:${p}`).join(","), GATEHOUSE_REDIS_PREFIX: redisPrefix } : {}),
   });
   const gatehouseStarted = Date.now();
-  const gh = spawnNode("src/main.ts", env);
+  const gh = spawnNode("src/main.ts", env, cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : []);
   cleanups.push(() => stopChild(gh.child));
   // Errors the server logs (pino JSON, level ≥ 50), the first few kept for the report.
   const serverErrors: string[] = [];
@@ -392,7 +397,7 @@ try {
   const h2 = { h1: false, connections, streams, callsPerUnit: 1, decisionsPerCall: 1 } as const;
   const h1 = { h1: true, connections: h1Connections, streams: 1, callsPerUnit: 1, decisionsPerCall: 1 } as const;
 
-  const workloads: Workload[] = [
+  const allWorkloads: Workload[] = [
     {
       ...h2,
       kind: "bare-noop",
@@ -526,6 +531,7 @@ try {
       verify: async () => check((await createClient(AuthService, connectTo(baseUrl, true)).whoAmI(whoAmIReq)).user?.username === "bench-user", "WhoAmI over Connect answers the user"),
     },
   ];
+  const workloads = allWorkloads.filter((w) => !only || w.kind === "noop" || only.has(w.kind));
 
   // Each call checked once with a real client, before any load.
   for (const w of workloads) await w.verify();

@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Database } from "../store/database.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Logger } from "../logger.js";
+import type { AccountSnapshot } from "../context.js";
 import { randomUUID } from "node:crypto";
 import { formatCredential, hasValidMac, hashSecret, newMacSecret, newSecret, parseCredential, sameSecret } from "./secrets.js";
 
@@ -21,6 +22,8 @@ export interface SessionState {
   lastSeenAt: Date;
   /** valid is false when revoked, expired or the user is disabled. */
   valid: boolean;
+  /** account is the user's row (WhoAmI), read with the rest. */
+  account: AccountSnapshot;
 }
 
 /** StartedSession holds the secrets of a new or rotated session, shown once. */
@@ -96,13 +99,17 @@ interface Row {
   last_seen_at: Date;
   revoked_at: Date | null;
   roles: string[] | null;
+  role_ids: string[] | null;
   permissions: string[] | null;
+  user_created_at: Date;
+  user_updated_at: Date;
 }
 
 const loadSql = `
 select s.id, s.tenant_id, s.user_id, u.username, u.level, u.disabled, s.csrf_token_hash, s.cookie_secret_hash,
-       s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, s.revoked_at,
+       s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, s.revoked_at, u.created_at as user_created_at, u.updated_at as user_updated_at,
        (select coalesce(array_agg(r.name order by r.name), '{}') from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = s.user_id) as roles,
+       (select coalesce(array_agg(r.id order by r.name), '{}') from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = s.user_id) as role_ids,
        (select coalesce(array_agg(distinct p), '{}') from user_roles ur join roles r on r.id = ur.role_id, unnest(r.permissions) p where ur.user_id = s.user_id) as permissions
   from sessions s join users u on u.id = s.user_id
  where s.id = ?`;
@@ -112,8 +119,14 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
   const cache = new Map<string, { state: SessionState | undefined; loadedAt: number }>();
   const cookieKey = times.cookieKey ?? Buffer.from(newSecret(), "base64url");
 
+  // Loads in flight, one per session: when a second's cache entry expires under
+  // load, the calls waiting on that session share one database read instead of
+  // each starting a transaction. An invalidation forgets them, so no call that
+  // arrives after it joins a read made before it (nor is that read cached).
+  const loading = new Map<string, Promise<SessionState | undefined>>();
   const unsubscribe = bus.subscribe(channel, (message) => {
     const [kind, tenantId, id] = message.split(":");
+    loading.clear();
     if (kind === "session" && id) cache.delete(id);
     for (const [sid, entry] of cache) {
       if (!entry.state) continue;
@@ -139,6 +152,7 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       absoluteExpiresAt: new Date(row.absolute_expires_at),
       lastSeenAt: new Date(row.last_seen_at),
       valid,
+      account: { roleIds: row.role_ids ?? [], disabled: row.disabled, createdAt: new Date(row.user_created_at), updatedAt: new Date(row.user_updated_at) },
     };
   };
 
@@ -151,7 +165,31 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
     const hit = cache.get(sessionId);
     const t = now();
     if (hit && t - hit.loadedAt < cacheTtlMs && (!hit.state || hit.state.tenantId === tenantId)) return hit.state;
-    const state = await db.inTenant(tenantId, async (em) => {
+    const flightKey = `${tenantId.toLowerCase()}:${sessionId}`;
+    let flight = loading.get(flightKey);
+    if (!flight) {
+      flight = read(tenantId, sessionId, t);
+      loading.set(flightKey, flight);
+      const settled = flight;
+      void settled.then(
+        (state) => {
+          // Cached only when no invalidation came while it was read.
+          if (loading.get(flightKey) !== settled) return;
+          loading.delete(flightKey);
+          if (cache.size > 50_000) cache.clear();
+          cache.set(sessionId, { state, loadedAt: t });
+        },
+        () => {
+          if (loading.get(flightKey) === settled) loading.delete(flightKey);
+        },
+      );
+    }
+    const state = await flight;
+    return state?.tenantId === tenantId ? state : undefined;
+  };
+
+  const read = (tenantId: string, sessionId: string, t: number): Promise<SessionState | undefined> =>
+    db.inTenant(tenantId, async (em) => {
       const s = await fetchState(em, sessionId);
       if (s?.valid && t - s.lastSeenAt.getTime() > touchEveryMs) {
         // Sliding idle timeout, written at most once a minute per session.
@@ -162,10 +200,6 @@ export function createSessionManager(db: Database, bus: Bus, times: SessionTimes
       }
       return s;
     });
-    if (cache.size > 50_000) cache.clear();
-    cache.set(sessionId, { state, loadedAt: t });
-    return state?.tenantId === tenantId ? state : undefined;
-  };
 
   const publish = (message: string) => bus.publish(channel, message);
 

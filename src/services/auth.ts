@@ -124,7 +124,11 @@ export function createAuthService(deps: Deps): ServiceImpl<typeof AuthService> {
 
     async whoAmI(_req, ctx) {
       const principal = principalOf(ctx);
-      const row = await inCallerTenant(ctx, deps, async (em) => (await userRows(em, "u.id = ?", [principal.userId]))[0]);
+      // A session's principal carries its user's row (cached and invalidated with the session).
+      const { account } = principal;
+      const row = account
+        ? { id: principal.userId, tenant_id: principal.tenantId, username: principal.username, level: principal.level, disabled: account.disabled, created_at: account.createdAt, updated_at: account.updatedAt, role_ids: [...account.roleIds], role_names: [...principal.roles] }
+        : await inCallerTenant(ctx, deps, async (em) => (await userRows(em, "u.id = ?", [principal.userId]))[0]);
       if (!row) throw invalidCredentials();
       return {
         user: userMessage(row),
