@@ -2,7 +2,7 @@
  * bench/outside — `npm run bench`: Gatehouse measured from outside its
  * process (issue 19). It starts, as processes of their own, a bare
  * connect-node server answering `grpc.health.v1.Health/Check` (no
- * interceptors) and the real Gatehouse (`node --import tsx src/main.ts`) on
+ * interceptors) and the real Gatehouse (`node --max-semi-space-size=8 --import tsx src/main.ts`, as `npm start`) on
  * a fresh PostgreSQL database and the three local Redis nodes (embedded
  * PGlite or in-process state when they are not reachable, said in the
  * output), sets up a user, a room and a one-line macro, checks each measured
@@ -33,6 +33,7 @@
  *      BENCH_ONLY            comma-separated row kinds to run (bare-noop,noop,runaway,check,checks,whoami,run-macro,lock);
  *                            the no-op rows always run, the ratios need them
  *      BENCH_CPU_PROF_DIR    start Gatehouse with `node --cpu-prof` writing its profile there at its exit
+ *      BENCH_NODE_ARGS       more node options for Gatehouse (space-separated, after those of `npm start`; e.g. `--max-semi-space-size=16` for V8's default)
  *      BENCH_MEMORY_CALLS    --memory: mixed calls in all (default 100000)
  *      BENCH_MEMORY_SAMPLES  --memory: resident memory readings over them (default 10)
  */
@@ -78,6 +79,9 @@ const runTimeoutMs = envInt("BENCH_TIMEOUT_SECONDS", 300, 10, 3600) * 1000;
 const startTimeoutMs = 60_000;
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim())) : undefined;
 const cpuProfDir = process.env.BENCH_CPU_PROF_DIR || undefined;
+/** startNodeArgs are the node options `npm start` gives the server (package.json), which the bench mirrors. */
+const startNodeArgs = ["--max-semi-space-size=8"];
+const serverNodeArgs = [...startNodeArgs, ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)];
 const memoryMode = process.argv.includes("--memory");
 const memoryCalls = envInt("BENCH_MEMORY_CALLS", 100_000, 1_000, 100_000_000);
 const memorySamples = envInt("BENCH_MEMORY_SAMPLES", 10, 2, 1000);
@@ -350,7 +354,7 @@ try {
     ...(redisUp ? { GATEHOUSE_REDIS_URLS: redisPorts.map((p) => `redis://127.0.0.1:${p}`).join(","), GATEHOUSE_REDIS_PREFIX: redisPrefix } : {}),
   });
   const gatehouseStarted = Date.now();
-  const gh = spawnNode("src/main.ts", env, cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : []);
+  const gh = spawnNode("src/main.ts", env, [...serverNodeArgs, ...(cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [])]);
   cleanups.push(() => stopChild(gh.child));
   // Errors the server logs (pino JSON, level ≥ 50), the first few kept for the report.
   const serverErrors: string[] = [];
@@ -706,7 +710,7 @@ try {
         .join(" ")}; node ${process.version}; ${h2load}`,
     );
     console.log(
-      `Gatehouse: \`node --import tsx src/main.ts\` on ${databaseUrl ? "PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after)" : "embedded PGlite (PostgreSQL on 127.0.0.1:5432 not reachable)"}, ${redisUp ? "three Redis nodes (6379, 6380, 6381)" : "no Redis (a node of 6379/6380/6381 not reachable: embedded mode, in-process locks, limits and revocation)"}`,
+      `Gatehouse: \`node ${serverNodeArgs.join(" ")} --import tsx src/main.ts\` (as \`npm start\`) on ${databaseUrl ? "PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after)" : "embedded PGlite (PostgreSQL on 127.0.0.1:5432 not reachable)"}, ${redisUp ? "three Redis nodes (6379, 6380, 6381)" : "no Redis (a node of 6379/6380/6381 not reachable: embedded mode, in-process locks, limits and revocation)"}`,
     );
     console.log(`rate limits on and counting, raised not to refuse: ${Object.entries(limits).map(([k, v]) => `${k.replace("GATEHOUSE_", "")}=${v}`).join(", ")}; global policy max_runs_per_minute=10000000`);
     console.log(
