@@ -112,7 +112,9 @@ try {
     const admin = server.client(server.adminToken);
     const room = await admin.rooms.createRoom({ name: "bench-locks" });
     const roomId = room.room!.roomId;
-    const target = "macro/00000000-0000-4000-8000-000000000001";
+    // A lock target is a macro or repo of the room.
+    const [macro] = (await admin.macros.updateMacros({ roomId, macros: [{ name: "lock-target", code: "export default function () { return null; }" }] })).macros;
+    const target = `macro/${macro!.macroId}`;
     results.push(
       await measure(`AcquireLock + ReleaseLock via gRPC, ${ports.length} nodes`, async () => {
         await admin.locks.acquireLock({ roomId, target });

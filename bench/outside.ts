@@ -2,7 +2,7 @@
  * bench/outside — `npm run bench`: Gatehouse measured from outside its
  * process (issue 19). It starts, as processes of their own, a bare
  * connect-node server answering `grpc.health.v1.Health/Check` (no
- * interceptors) and the real Gatehouse (`node --import tsx src/main.ts`) on
+ * interceptors) and the real Gatehouse (`node --max-semi-space-size=8 --import tsx src/main.ts`, as `npm start`) on
  * a fresh PostgreSQL database and the three local Redis nodes (embedded
  * PGlite or in-process state when they are not reachable, said in the
  * output), sets up a user, a room and a one-line macro, checks each measured
@@ -15,6 +15,8 @@
  * error or Ctrl-C.
  *
  * Run: npm run bench
+ *      npm run bench -- --memory   resident memory only: 60 s after start and one call of each, then
+ *                                  after each tenth of 100,000 mixed gRPC calls (every Gatehouse row in turn)
  * Env: BENCH_CALLS           calls per measured run (default 5000)
  *      BENCH_WARMUP_CALLS    unmeasured calls before each run (default 1000)
  *      BENCH_ROUNDS          rounds over all workloads, merged per workload (default 2)
@@ -24,8 +26,16 @@
  *      BENCH_MACRO_STREAMS   streams per connection for RunMacro (default 4: 8 × 4 = 32 in flight; the
  *                            sandbox of 2 workers queues at most 32 runs and answers INTERNAL beyond)
  *      BENCH_LOCK_LANES      AcquireLock+ReleaseLock lanes, one call in flight each, own target each (default 8)
+ *      BENCH_RUNAWAYS        runaway macros (an endless loop, run again as soon as it times out) beside the
+ *                            no-op for the "beside runaways" row (default 2)
  *      BENCH_RSS_WAIT_SECONDS  when to read the server's resident memory, after its start (default 60)
  *      BENCH_TIMEOUT_SECONDS   the most one h2load run may take (default 300)
+ *      BENCH_ONLY            comma-separated row kinds to run (bare-noop,noop,runaway,check,checks,whoami,run-macro,lock);
+ *                            the no-op rows always run, the ratios need them
+ *      BENCH_CPU_PROF_DIR    start Gatehouse with `node --cpu-prof` writing its profile there at its exit
+ *      BENCH_NODE_ARGS       more node options for Gatehouse (space-separated, after those of `npm start`; e.g. `--max-semi-space-size=16` for V8's default)
+ *      BENCH_MEMORY_CALLS    --memory: mixed calls in all (default 100000)
+ *      BENCH_MEMORY_SAMPLES  --memory: resident memory readings over them (default 10)
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -63,9 +73,18 @@ const streams = envInt("BENCH_STREAMS", 16, 1, 1000);
 const h1Connections = envInt("BENCH_H1_CONNECTIONS", 32, 1, 1000);
 const macroStreams = envInt("BENCH_MACRO_STREAMS", 4, 1, 1000);
 const lockLanes = envInt("BENCH_LOCK_LANES", 8, 1, 64);
+const runaways = envInt("BENCH_RUNAWAYS", 2, 1, 16);
 const rssWaitSeconds = envInt("BENCH_RSS_WAIT_SECONDS", 60, 0, 3600);
 const runTimeoutMs = envInt("BENCH_TIMEOUT_SECONDS", 300, 10, 3600) * 1000;
 const startTimeoutMs = 60_000;
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((k) => k.trim())) : undefined;
+const cpuProfDir = process.env.BENCH_CPU_PROF_DIR || undefined;
+/** startNodeArgs are the node options `npm start` gives the server (package.json), which the bench mirrors. */
+const startNodeArgs = ["--max-semi-space-size=8"];
+const serverNodeArgs = [...startNodeArgs, ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)];
+const memoryMode = process.argv.includes("--memory");
+const memoryCalls = envInt("BENCH_MEMORY_CALLS", 100_000, 1_000, 100_000_000);
+const memorySamples = envInt("BENCH_MEMORY_SAMPLES", 10, 2, 1000);
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const adminPassword = "bench-admin-password-1";
@@ -118,8 +137,8 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
 }
 
 /** spawnNode starts `node --import tsx <script>`, keeping the last 50 lines of its output for error messages. */
-function spawnNode(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; tail: string[]; onLine: (fn: (line: string) => void) => void } {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
+function spawnNode(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): { child: ChildProcess; tail: string[]; onLine: (fn: (line: string) => void) => void } {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
   children.add(child);
   const tail: string[] = [];
   const listeners: Array<(line: string) => void> = [];
@@ -243,6 +262,8 @@ interface Workload {
   /** methods are the RPCs whose codes the server counts (Gatehouse only). */
   methods?: string[];
   verify: () => Promise<void>;
+  /** beside starts what runs beside the load (warm-up included) and answers how to stop it. */
+  beside?: () => () => Promise<void>;
 }
 
 /** Measured is a workload's figures, merged over its rounds. */
@@ -333,7 +354,7 @@ try {
     ...(redisUp ? { GATEHOUSE_REDIS_URLS: redisPorts.map((p) => `redis://127.0.0.1:${p}`).join(","), GATEHOUSE_REDIS_PREFIX: redisPrefix } : {}),
   });
   const gatehouseStarted = Date.now();
-  const gh = spawnNode("src/main.ts", env);
+  const gh = spawnNode("src/main.ts", env, [...serverNodeArgs, ...(cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [])]);
   cleanups.push(() => stopChild(gh.child));
   // Errors the server logs (pino JSON, level ≥ 50), the first few kept for the report.
   const serverErrors: string[] = [];
@@ -357,11 +378,13 @@ try {
       roomId,
       macros: [
         { name: "one-line", code: "export default function (input) { return input; }" },
+        ...Array.from({ length: runaways }, (_, i) => ({ name: `runaway-${i}`, code: "export default function () { for (;;) {} }" })),
         ...Array.from({ length: lockLanes }, (_, i) => ({ name: `lock-target-${i}`, code: "export default function () { return null; }" })),
       ],
     })
   ).macros;
   const macroId = macros.find((m) => m.name === "one-line")!.macroId;
+  const runawayIds = macros.filter((m) => m.name.startsWith("runaway-")).map((m) => m.macroId);
   const lockTargets = macros.filter((m) => m.name.startsWith("lock-target-")).map((m) => `macro/${m.macroId}`);
   const roles = (await admin.roles.listRoles({})).roles;
   const user = await admin.users.createUser({ username: "bench-user", password: userPassword, level: Level.USER, roleIds: [roles.find((r) => r.name === "editor")!.roleId] });
@@ -392,7 +415,7 @@ try {
   const h2 = { h1: false, connections, streams, callsPerUnit: 1, decisionsPerCall: 1 } as const;
   const h1 = { h1: true, connections: h1Connections, streams: 1, callsPerUnit: 1, decisionsPerCall: 1 } as const;
 
-  const workloads: Workload[] = [
+  const allWorkloads: Workload[] = [
     {
       ...h2,
       kind: "bare-noop",
@@ -411,6 +434,31 @@ try {
       methods: ["grpc.health.v1.Health/Check"],
       lanes: [{ urls: [baseUrl + path(Health, "Check")], body: grpcBody(HealthCheckRequestSchema, health) }],
       verify: async () => check((await createClient(Health, grpcTo(baseUrl, false)).check(health)).status === HealthCheckResponse_ServingStatus.SERVING, "Gatehouse Health/Check over gRPC"),
+    },
+    {
+      ...h2,
+      kind: "runaway",
+      call: `Gatehouse Health/Check (no-op) beside ${runaways} runaway macros`,
+      protocol: grpc,
+      headers: grpcHeaders(false),
+      methods: ["grpc.health.v1.Health/Check"],
+      lanes: [{ urls: [baseUrl + path(Health, "Check")], body: grpcBody(HealthCheckRequestSchema, health) }],
+      verify: async () => {
+        const run = await createClient(MacrosService, grpcTo(baseUrl, true)).runMacro(create(RunMacroRequestSchema, { roomId, macroId: runawayIds[0]! }));
+        check(run.outcome === Outcome.TIMEOUT, "a runaway macro times out");
+      },
+      beside: () => {
+        // Each runaway is run again as soon as its run ends (at its timeout), so both keep a worker busy throughout.
+        let running = true;
+        const client = createClient(MacrosService, grpcTo(baseUrl, true));
+        const loops = runawayIds.map(async (id) => {
+          while (running) await client.runMacro(create(RunMacroRequestSchema, { roomId, macroId: id })).catch(() => sleep(100));
+        });
+        return async () => {
+          running = false;
+          await Promise.all(loops);
+        };
+      },
     },
     {
       ...h2,
@@ -526,6 +574,7 @@ try {
       verify: async () => check((await createClient(AuthService, connectTo(baseUrl, true)).whoAmI(whoAmIReq)).user?.username === "bench-user", "WhoAmI over Connect answers the user"),
     },
   ];
+  const workloads = allWorkloads.filter((w) => !only || w.kind === "noop" || only.has(w.kind));
 
   // Each call checked once with a real client, before any load.
   for (const w of workloads) await w.verify();
@@ -563,84 +612,126 @@ try {
       ),
     );
   };
-  const measured = new Map<Workload, Measured>(
-    workloads.map((w) => [w, { answered: 0, seconds: 0, latenciesMs: [], failed: 0, errored: 0, timeout: 0, non2xx: 0, notOk: {}, unseen: 0 }]),
-  );
-  for (let round = 1; round <= rounds; round++) {
-    for (const w of workloads) {
-      if (warmupCalls > 0) await drive(w, warmupCalls);
-      const before = w.methods ? await scrapeCalls(baseUrl) : undefined;
-      const results = await drive(w, calls);
-      const m = measured.get(w)!;
-      for (const r of results) {
-        const s = r.summary;
-        m.answered += s.succeeded;
-        m.failed += s.failed;
-        m.errored += s.errored;
-        m.timeout += s.timeout;
-        m.non2xx += s.status["3xx"] + s.status["4xx"] + s.status["5xx"];
-        m.latenciesMs.push(...r.latenciesMs);
+  if (memoryMode) {
+    // Resident memory over many mixed calls: every Gatehouse gRPC row in turn, in chunks, memory read after each.
+    const mixed = workloads.filter((w) => !w.h1 && w.kind !== "bare-noop" && !w.beside);
+    const perChunk = Math.ceil(memoryCalls / memorySamples);
+    const samples: Array<{ calls: number; mib: number }> = [];
+    let done = 0;
+    let problems = 0;
+    while (done < memoryCalls) {
+      for (const w of mixed) {
+        const results = await drive(w, Math.ceil(perChunk / mixed.length));
+        for (const r of results) {
+          done += r.summary.succeeded;
+          problems += r.summary.failed + r.summary.errored + r.summary.timeout;
+        }
       }
-      m.seconds += Math.max(...results.map((r) => r.summary.seconds));
-      if (before && w.methods) {
-        const seen = callsBetween(before, await scrapeCalls(baseUrl), w.methods);
-        for (const [k, v] of Object.entries(seen.notOk)) m.notOk[k] = (m.notOk[k] ?? 0) + v;
-        const sent = results.reduce((s, r) => s + r.summary.succeeded, 0);
-        m.unseen += Math.max(0, sent - seen.ok - Object.values(seen.notOk).reduce((a, b) => a + b, 0));
-      }
-      const perSecond = results.reduce((s, r) => s + r.summary.succeeded, 0) / Math.max(...results.map((r) => r.summary.seconds));
-      console.log(`round ${round}/${rounds}: ${w.call}, ${w.protocol}: ${perSecond.toFixed(0)} calls/s`);
+      samples.push({ calls: done, mib: rssMiB(gh.child.pid!) });
+      console.log(`${done.toLocaleString("en-US")} calls: ${samples.at(-1)!.mib.toFixed(0)} MiB`);
     }
-  }
-  const rssAfterLoad = rssMiB(gh.child.pid!);
-
-  // The table.
-  const rows: Row[] = workloads.map((w) => {
-    const m = measured.get(w)!;
-    const sorted = m.latenciesMs.sort((a, b) => a - b);
-    const notOk = Object.values(m.notOk).reduce((a, b) => a + b, 0);
-    return {
-      kind: w.kind,
-      call: w.call,
-      protocol: w.protocol,
-      // Calls answered OK: a gRPC error is an HTTP 200 too, so the server's count of non-OK codes is taken off.
-      perSecond: Math.max(0, m.answered - notOk) / w.callsPerUnit / m.seconds,
-      unit: w.callsPerUnit === 2 ? "round trips/s" : "calls/s",
-      decisionsPerCall: w.decisionsPerCall,
-      p50Ms: percentile(sorted, 50),
-      p99Ms: percentile(sorted, 99),
-      problems: m.failed + m.errored + m.timeout + m.non2xx + notOk,
-    };
-  });
-  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
-  console.log(`\n## Measured from outside — ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`);
-  console.log(
-    `\nmachine: ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average at the end ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}; node ${process.version}; ${h2load}`,
-  );
-  console.log(
-    `Gatehouse: \`node --import tsx src/main.ts\` on ${databaseUrl ? "PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after)" : "embedded PGlite (PostgreSQL on 127.0.0.1:5432 not reachable)"}, ${redisUp ? "three Redis nodes (6379, 6380, 6381)" : "no Redis (a node of 6379/6380/6381 not reachable: embedded mode, in-process locks, limits and revocation)"}`,
-  );
-  console.log(`rate limits on and counting, raised not to refuse: ${Object.entries(limits).map(([k, v]) => `${k.replace("GATEHOUSE_", "")}=${v}`).join(", ")}; global policy max_runs_per_minute=10000000`);
-  console.log(
-    `load: h2load, ${rounds} round(s) × ${calls.toLocaleString("en-US")} calls per row (after ${warmupCalls.toLocaleString("en-US")} unmeasured), rows in turn each round; gRPC on h2c: ${connections} connections × ${streams} streams (RunMacro × ${macroStreams}); Connect JSON on HTTP/1.1: ${h1Connections} connections × 1; locks: ${lockLanes} lanes × 1 call in flight, p50/p99 per call; p50/p99 from h2load's per-request log`,
-  );
-  console.log("");
-  console.log(markdownTable(report(rows)));
-  console.log(
-    `\nresident memory of the Gatehouse process (VmRSS, worker threads included): ${rssAfterStart.toFixed(0)} MiB (${(rssAfterStart * 1.048576).toFixed(0)} MB) ${rssAtSeconds.toFixed(0)} s after start and one call of each (target ≤ 250 MB with PostgreSQL and Redis: ${rssAfterStart * 1.048576 <= 250 ? "met" : "not met"}${databaseUrl && redisUp ? "" : "; this run was not on PostgreSQL and Redis"}); ${rssAfterLoad.toFixed(0)} MiB after the loads`,
-  );
-  console.log("\nfailed or non-OK calls under load (h2load failed/errored/timeout/non-2xx; gRPC codes other than OK counted by Gatehouse's /metrics):");
-  for (const w of workloads) {
-    const m = measured.get(w)!;
-    const codes = Object.entries(m.notOk).map(([k, v]) => `${k}: ${v}`).join(", ");
+    const first = samples[0]!.mib;
+    const last = samples.at(-1)!.mib;
+    const worst = Math.max(...samples.map((x) => Math.abs(x.mib - first) / first));
+    console.log(`\n## Resident memory over mixed calls — ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    console.log(`\nmachine: ${availableParallelism()} cores, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}; node ${process.version}; ${databaseUrl ? "PostgreSQL" : "embedded PGlite"}, ${redisUp ? "three Redis nodes" : "no Redis"}`);
+    console.log(`mixed calls: ${mixed.map((w) => w.kind).join(", ")} in turn over gRPC h2c, ${connections} × ${streams} streams (RunMacro × ${macroStreams}, locks ${lockLanes} lanes); ${problems} failed or errored`);
+    console.log("\n| after | resident memory (VmRSS) |\n|---|---:|");
+    console.log(`| start + ${rssAtSeconds.toFixed(0)} s, one call of each | ${rssAfterStart.toFixed(0)} MiB (${(rssAfterStart * 1.048576).toFixed(0)} MB) |`);
+    for (const x of samples) console.log(`| ${x.calls.toLocaleString("en-US")} mixed calls | ${x.mib.toFixed(0)} MiB (${(x.mib * 1.048576).toFixed(0)} MB) |`);
     console.log(
-      `  ${w.call}, ${w.protocol}: ${m.failed} failed, ${m.errored} errored, ${m.timeout} timeout, ${m.non2xx} non-2xx${w.methods ? `; non-OK codes: ${codes || "none"}${m.unseen ? `; ${m.unseen} answered calls not counted by the server` : ""}` : " (bare server: status checked once before the load)"}`,
+      `\nflat over the mixed calls (every reading within ±10% of the first, after ${samples[0]!.calls.toLocaleString("en-US")} calls): ${worst <= 0.1 ? "met" : "not met"} (largest difference ${(100 * worst).toFixed(1)}%; last ${last.toFixed(0)} MiB, ${(100 * (last / first - 1)).toFixed(1)}% from the first; ${(100 * (last / rssAfterStart - 1)).toFixed(1)}% from the reading at start)`,
     );
+    console.log(`memory ≤ 250 MB ${rssAtSeconds.toFixed(0)} s after start: ${rssAfterStart * 1.048576 <= 250 ? "met" : "not met"} (${(rssAfterStart * 1.048576).toFixed(0)} MB)`);
+    console.log(`errors Gatehouse logged: ${serverErrorCount}`);
+  } else {
+    const measured = new Map<Workload, Measured>(
+      workloads.map((w) => [w, { answered: 0, seconds: 0, latenciesMs: [], failed: 0, errored: 0, timeout: 0, non2xx: 0, notOk: {}, unseen: 0 }]),
+    );
+    for (let round = 1; round <= rounds; round++) {
+      for (const w of workloads) {
+        const stopBeside = w.beside?.();
+        let before: Map<string, Map<string, number>> | undefined;
+        let results: H2loadResult[];
+        try {
+          if (stopBeside) await sleep(500); // the runaways under way before any call is measured
+          if (warmupCalls > 0) await drive(w, warmupCalls);
+          before = w.methods ? await scrapeCalls(baseUrl) : undefined;
+          results = await drive(w, calls);
+        } finally {
+          await stopBeside?.();
+        }
+        const m = measured.get(w)!;
+        for (const r of results) {
+          const s = r.summary;
+          m.answered += s.succeeded;
+          m.failed += s.failed;
+          m.errored += s.errored;
+          m.timeout += s.timeout;
+          m.non2xx += s.status["3xx"] + s.status["4xx"] + s.status["5xx"];
+          m.latenciesMs.push(...r.latenciesMs);
+        }
+        m.seconds += Math.max(...results.map((r) => r.summary.seconds));
+        if (before && w.methods) {
+          const seen = callsBetween(before, await scrapeCalls(baseUrl), w.methods);
+          for (const [k, v] of Object.entries(seen.notOk)) m.notOk[k] = (m.notOk[k] ?? 0) + v;
+          const sent = results.reduce((s, r) => s + r.summary.succeeded, 0);
+          m.unseen += Math.max(0, sent - seen.ok - Object.values(seen.notOk).reduce((a, b) => a + b, 0));
+        }
+        const perSecond = results.reduce((s, r) => s + r.summary.succeeded, 0) / Math.max(...results.map((r) => r.summary.seconds));
+        console.log(`round ${round}/${rounds}: ${w.call}, ${w.protocol}: ${perSecond.toFixed(0)} calls/s`);
+      }
+    }
+    const rssAfterLoad = rssMiB(gh.child.pid!);
+
+    // The table.
+    const rows: Row[] = workloads.map((w) => {
+      const m = measured.get(w)!;
+      const sorted = m.latenciesMs.sort((a, b) => a - b);
+      const notOk = Object.values(m.notOk).reduce((a, b) => a + b, 0);
+      return {
+        kind: w.kind,
+        call: w.call,
+        protocol: w.protocol,
+        // Calls answered OK: a gRPC error is an HTTP 200 too, so the server's count of non-OK codes is taken off.
+        perSecond: Math.max(0, m.answered - notOk) / w.callsPerUnit / m.seconds,
+        unit: w.callsPerUnit === 2 ? "round trips/s" : "calls/s",
+        decisionsPerCall: w.decisionsPerCall,
+        p50Ms: percentile(sorted, 50),
+        p99Ms: percentile(sorted, 99),
+        problems: m.failed + m.errored + m.timeout + m.non2xx + notOk,
+      };
+    });
+    const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+    console.log(`\n## Measured from outside — ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    console.log(
+      `\nmachine: ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}; node ${process.version}; ${h2load}`,
+    );
+    console.log(
+      `Gatehouse: \`node ${serverNodeArgs.join(" ")} --import tsx src/main.ts\` (as \`npm start\`) on ${databaseUrl ? "PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after)" : "embedded PGlite (PostgreSQL on 127.0.0.1:5432 not reachable)"}, ${redisUp ? "three Redis nodes (6379, 6380, 6381)" : "no Redis (a node of 6379/6380/6381 not reachable: embedded mode, in-process locks, limits and revocation)"}`,
+    );
+    console.log(`rate limits on and counting, raised not to refuse: ${Object.entries(limits).map(([k, v]) => `${k.replace("GATEHOUSE_", "")}=${v}`).join(", ")}; global policy max_runs_per_minute=10000000`);
+    console.log(
+      `load: h2load, ${rounds} round(s) × ${calls.toLocaleString("en-US")} calls per row (after ${warmupCalls.toLocaleString("en-US")} unmeasured), rows in turn each round; gRPC on h2c: ${connections} connections × ${streams} streams (RunMacro × ${macroStreams}); Connect JSON on HTTP/1.1: ${h1Connections} connections × 1; locks: ${lockLanes} lanes × 1 call in flight, p50/p99 per call; p50/p99 from h2load's per-request log`,
+    );
+    console.log("");
+    console.log(markdownTable(report(rows)));
+    console.log(
+      `\nresident memory of the Gatehouse process (VmRSS, worker threads included): ${rssAfterStart.toFixed(0)} MiB (${(rssAfterStart * 1.048576).toFixed(0)} MB) ${rssAtSeconds.toFixed(0)} s after start and one call of each (target ≤ 250 MB with PostgreSQL and Redis: ${rssAfterStart * 1.048576 <= 250 ? "met" : "not met"}${databaseUrl && redisUp ? "" : "; this run was not on PostgreSQL and Redis"}); ${rssAfterLoad.toFixed(0)} MiB after the loads`,
+    );
+    console.log("\nfailed or non-OK calls under load (h2load failed/errored/timeout/non-2xx; gRPC codes other than OK counted by Gatehouse's /metrics):");
+    for (const w of workloads) {
+      const m = measured.get(w)!;
+      const codes = Object.entries(m.notOk).map(([k, v]) => `${k}: ${v}`).join(", ");
+      console.log(
+        `  ${w.call}, ${w.protocol}: ${m.failed} failed, ${m.errored} errored, ${m.timeout} timeout, ${m.non2xx} non-2xx${w.methods ? `; non-OK codes: ${codes || "none"}${m.unseen ? `; ${m.unseen} answered calls not counted by the server` : ""}` : " (bare server: status checked once before the load)"}`,
+      );
+    }
+    console.log(`\nerrors Gatehouse logged: ${serverErrorCount}${serverErrors.length ? ` (first ${serverErrors.length}):` : ""}`);
+    for (const line of serverErrors) console.log(`  ${line}`);
   }
-  console.log(`\nerrors Gatehouse logged: ${serverErrorCount}${serverErrors.length ? ` (first ${serverErrors.length}):` : ""}`);
-  for (const line of serverErrors) console.log(`  ${line}`);
 } catch (err) {
   console.error(`bench/outside failed: ${(err as Error).stack ?? err}`);
   process.exitCode = 1;

@@ -18,6 +18,19 @@ export interface Principal {
   /** roomToken, for room-token callers, is the one room and role it grants. */
   roomToken?: { roomId: string; role: number };
   sessionExpiresAt?: Date;
+  /**
+   * account is the user's row as read with the session state (same cache and
+   * invalidations), so WhoAmI answers without a database round trip.
+   */
+  account?: AccountSnapshot;
+}
+
+/** AccountSnapshot is what WhoAmI shows of a user beyond the Principal. */
+export interface AccountSnapshot {
+  roleIds: readonly string[];
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** RequestInfo is what the transport tells about a request. */

@@ -5,7 +5,7 @@
  */
 
 /** Kind names what a row measured, so the targets can find their rows. */
-export type Kind = "bare-noop" | "noop" | "check" | "checks" | "whoami" | "run-macro" | "lock";
+export type Kind = "bare-noop" | "noop" | "runaway" | "check" | "checks" | "whoami" | "run-macro" | "lock";
 
 /** Row is one measured workload. */
 export interface Row {
@@ -46,7 +46,8 @@ const x = (n: number) => `${n.toFixed(2)}×`;
  * issue 19's targets (gRPC rows only: the issue states them for gRPC):
  * CheckPermission ≥ 0.7× and WhoAmI ≥ 0.6× the no-op, the p99 of each
  * ≤ 2× the no-op's; CheckPermissions(100) ≥ 30× the single call's
- * decisions/s; RunMacro ≥ 0.33×; AcquireLock+ReleaseLock ≥ 0.1×.
+ * decisions/s; RunMacro ≥ 0.33×; AcquireLock+ReleaseLock ≥ 0.1×; the
+ * no-op's p99 beside two runaway macros ("runaway") ≤ 1.3× the idle no-op's.
  */
 export function report(rows: readonly Row[]): ReportedRow[] {
   const noopOf = (protocol: string) => rows.find((r) => r.kind === "noop" && r.protocol === protocol);
@@ -74,6 +75,11 @@ export function report(rows: readonly Row[]): ReportedRow[] {
         p99AtMost(2);
       } else if (row.kind === "run-macro") {
         atLeast(0.33);
+      } else if (row.kind === "runaway") {
+        if (noop && noop.p99Ms > 0) {
+          const p99Ratio = row.p99Ms / noop.p99Ms;
+          verdicts.push({ text: `p99 ≤ 1.3× the idle no-op's (${x(p99Ratio)})`, met: p99Ratio <= 1.3 });
+        }
       } else if (row.kind === "lock") {
         atLeast(0.1);
       } else if (row.kind === "checks") {

@@ -23,6 +23,7 @@ function principalOf(state: SessionState, via: Principal["via"]): Principal {
     roles: state.roles,
     via,
     sessionExpiresAt: state.absoluteExpiresAt,
+    account: state.account,
   };
 }
 

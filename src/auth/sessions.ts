@@ -3,6 +3,7 @@ import { ormSessionsStore, type SessionView, type SessionsStore } from "../store
 import type { Tx } from "../store/tx.js";
 import type { Bus } from "../shared-state/bus.js";
 import type { Logger } from "../logger.js";
+import type { AccountSnapshot } from "../context.js";
 import { randomUUID } from "node:crypto";
 import { formatCredential, hasValidMac, hashSecret, newMacSecret, newSecret, parseCredential, sameSecret } from "./secrets.js";
 
@@ -22,6 +23,8 @@ export interface SessionState {
   lastSeenAt: Date;
   /** valid is false when revoked, expired or the user is disabled. */
   valid: boolean;
+  /** account is the user's row (WhoAmI), read with the rest. */
+  account: AccountSnapshot;
 }
 
 /** StartedSession holds the secrets of a new or rotated session, shown once. */
@@ -95,8 +98,14 @@ export function createSessionManager(
   const cache = new Map<string, { state: SessionState | undefined; loadedAt: number }>();
   const cookieKey = times.cookieKey ?? Buffer.from(newSecret(), "base64url");
 
+  // Loads in flight, one per session: when a second's cache entry expires under
+  // load, the calls waiting on that session share one database read instead of
+  // each starting a transaction. An invalidation forgets them, so no call that
+  // arrives after it joins a read made before it (nor is that read cached).
+  const loading = new Map<string, Promise<SessionState | undefined>>();
   const unsubscribe = bus.subscribe(channel, (message) => {
     const [kind, tenantId, id] = message.split(":");
+    loading.clear();
     if (kind === "session" && id) cache.delete(id);
     for (const [sid, entry] of cache) {
       if (!entry.state) continue;
@@ -122,6 +131,7 @@ export function createSessionManager(
       absoluteExpiresAt: row.absoluteExpiresAt,
       lastSeenAt: row.lastSeenAt,
       valid,
+      account: { roleIds: row.roleIds, disabled: row.disabled, createdAt: row.userCreatedAt, updatedAt: row.userUpdatedAt },
     };
   };
 
@@ -134,7 +144,31 @@ export function createSessionManager(
     const hit = cache.get(sessionId);
     const t = now();
     if (hit && t - hit.loadedAt < cacheTtlMs && (!hit.state || hit.state.tenantId === tenantId)) return hit.state;
-    const state = await db.inTenant(tenantId, async (em) => {
+    const flightKey = `${tenantId.toLowerCase()}:${sessionId}`;
+    let flight = loading.get(flightKey);
+    if (!flight) {
+      flight = read(tenantId, sessionId, t);
+      loading.set(flightKey, flight);
+      const settled = flight;
+      void settled.then(
+        (state) => {
+          // Cached only when no invalidation came while it was read.
+          if (loading.get(flightKey) !== settled) return;
+          loading.delete(flightKey);
+          if (cache.size > 50_000) cache.clear();
+          cache.set(sessionId, { state, loadedAt: t });
+        },
+        () => {
+          if (loading.get(flightKey) === settled) loading.delete(flightKey);
+        },
+      );
+    }
+    const state = await flight;
+    return state?.tenantId === tenantId ? state : undefined;
+  };
+
+  const read = (tenantId: string, sessionId: string, t: number): Promise<SessionState | undefined> =>
+    db.inTenant(tenantId, async (em) => {
       const s = await fetchState(em, sessionId);
       if (s?.valid && t - s.lastSeenAt.getTime() > touchEveryMs) {
         // Sliding idle timeout, written at most once a minute per session.
@@ -145,10 +179,6 @@ export function createSessionManager(
       }
       return s;
     });
-    if (cache.size > 50_000) cache.clear();
-    cache.set(sessionId, { state, loadedAt: t });
-    return state?.tenantId === tenantId ? state : undefined;
-  };
 
   const publish = (message: string) => bus.publish(channel, message);
 

@@ -75,6 +75,7 @@ export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOpti
   const now = options.now ?? Date.now;
   const store = options.store ?? ormRoomStore;
   const cache = new Map<string, Entry>();
+  const loading = new Map<string, { generation: number; entry: Promise<Entry> }>();
   let generation = 0;
 
   const unsubscribe = bus.subscribe(roomsChannel, (message) => {
@@ -93,6 +94,21 @@ export function createRoomAccess(db: Database, bus: Bus, options: RoomAccessOpti
     const hit = cache.get(key);
     const t = now();
     if (hit && t - hit.at < ttlMs) return hit;
+    // One lookup in flight per key and generation: when an entry expires
+    // under load, the calls waiting on it share one read (not one transaction
+    // each); a call after an invalidation never joins a read made before it.
+    const flight = loading.get(key);
+    if (flight && flight.generation === generation) return flight.entry;
+    const entry = read(principal, roomId, key, t);
+    loading.set(key, { generation, entry });
+    try {
+      return await entry;
+    } finally {
+      if (loading.get(key)?.entry === entry) loading.delete(key);
+    }
+  }
+
+  async function read(principal: Principal, roomId: string, key: string, t: number): Promise<Entry> {
     const started = generation;
     const found = await db.inTenant(principal.tenantId, (tx) => store.access(tx, roomId, principal.userId));
     const entry: Entry = { exists: found.exists, role: (found.role ?? RoomRole.UNSPECIFIED) as RoomRole, at: t };

@@ -132,7 +132,11 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
     async whoAmI(_req, ctx) {
       const call = callOf(ctx);
       const { principal } = call;
-      const user = await findUser(deps, call, { userId: principal.userId });
+      // A session's principal carries its user's row (cached and invalidated with the session).
+      const { account } = principal;
+      const user = account
+        ? { id: principal.userId, tenantId: principal.tenantId, username: principal.username, level: principal.level, disabled: account.disabled, createdAt: account.createdAt, updatedAt: account.updatedAt, roleIds: [...account.roleIds], roleNames: [...principal.roles] }
+        : await findUser(deps, call, { userId: principal.userId });
       if (!user) throw invalidCredentials();
       return {
         user: userMessage(user),

@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { RedisNodes } from "./redis-nodes.js";
+import { createLeasedLimiter } from "./leased-limiter.js";
 
 /** LimiterSpec describes one fixed-window limit. */
 export interface LimiterSpec {
@@ -9,6 +10,12 @@ export interface LimiterSpec {
   durationSeconds: number;
   /** blockSeconds blocks the key this long once the points are spent. */
   blockSeconds?: number;
+  /**
+   * leased counts in Redis by leases of many points (leased-limiter.ts): no
+   * round trip per call, never more than `points` accepted per window over
+   * all replicas. For limits checked on every call; not with blockSeconds.
+   */
+  leased?: boolean;
 }
 
 /** LimitResult tells whether a consume passed and when to retry if not. */
@@ -41,7 +48,7 @@ export type LimiterFactory = (spec: LimiterSpec) => Limiter;
 export function createLimiterFactory(nodes: RedisNodes | undefined, prefix: string): LimiterFactory {
   const made = new Map<string, Limiter>();
   return (spec) => {
-    const id = `${spec.name}\u0000${spec.points}\u0000${spec.durationSeconds}\u0000${spec.blockSeconds ?? 0}`;
+    const id = `${spec.name}\u0000${spec.points}\u0000${spec.durationSeconds}\u0000${spec.blockSeconds ?? 0}\u0000${spec.leased ? 1 : 0}`;
     let limiter = made.get(id);
     if (!limiter) {
       limiter = build(spec);
@@ -51,6 +58,7 @@ export function createLimiterFactory(nodes: RedisNodes | undefined, prefix: stri
   };
 
   function build(spec: LimiterSpec): Limiter {
+    if (nodes && spec.leased && !spec.blockSeconds) return createLeasedLimiter(nodes.primary, prefix, spec);
     const base = {
       keyPrefix: `${prefix}rl:${spec.name}`,
       points: spec.points,

@@ -26,6 +26,10 @@ export interface SessionView {
   /** roles are the names of the user's roles, by name. */
   roles: string[];
   permissions: ReadonlySet<string>;
+  /** roleIds are the ids of the user's roles, in the order of `roles`. */
+  roleIds: string[];
+  userCreatedAt: Date;
+  userUpdatedAt: Date;
 }
 
 /** NewSessionRow is what start inserts. */
@@ -74,6 +78,8 @@ export interface SessionsStore {
 const fresh = { disableIdentityMap: true } as const;
 
 interface ViewRow extends GrantRow {
+  user_created_at: Date;
+  user_updated_at: Date;
   id: string;
   tenant_id: string;
   user_id: string;
@@ -94,7 +100,7 @@ export const ormSessionsStore: SessionsStore = {
     // Plain SQL: the session, its user and the user's grants in one round trip (grantColumns, users.ts).
     const rows = (await tx.execute(
       `select s.id, s.tenant_id, s.user_id, u.username, u.level, u.disabled, s.csrf_token_hash, s.cookie_secret_hash,
-              s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, s.revoked_at, ${grantColumns("s.user_id")}
+              s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, s.revoked_at, u.created_at as user_created_at, u.updated_at as user_updated_at, ${grantColumns("s.user_id")}
          from sessions s join users u on u.id = s.user_id
         where s.id = ?`,
       [sessionId],
@@ -117,6 +123,9 @@ export const ormSessionsStore: SessionsStore = {
       revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
       roles: grants.roleNames,
       permissions: grants.permissions,
+      roleIds: grants.roleIds,
+      userCreatedAt: new Date(row.user_created_at),
+      userUpdatedAt: new Date(row.user_updated_at),
     };
   },
 

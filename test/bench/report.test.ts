@@ -51,6 +51,13 @@ describe("report", () => {
     expect(metOf(6)).toEqual([false]);
   });
 
+  it("marks the no-op's p99 beside runaway macros against 1.3× the idle no-op's", () => {
+    const idle = row({ kind: "noop", perSecond: 1000, p99Ms: 20 });
+    const [, within, beyond] = report([idle, row({ kind: "runaway", perSecond: 900, p99Ms: 26 }), row({ kind: "runaway", perSecond: 900, p99Ms: 27 })]);
+    expect(within!.verdicts).toEqual([{ text: "p99 ≤ 1.3× the idle no-op's (1.30×)", met: true }]);
+    expect(beyond!.verdicts.map((v) => v.met)).toEqual([false]);
+  });
+
   it("sets no targets on the reference rows or on Connect rows", () => {
     expect(out[0]!.verdicts).toEqual([]);
     expect(out[1]!.verdicts).toEqual([]);
