@@ -2,6 +2,7 @@ import { AuditEventSchema } from "./audit-event.js";
 import { AuditHeadSchema } from "./audit-head.js";
 import { RoleSchema } from "./role.js";
 import { SessionSchema } from "./session.js";
+import { SigningKeySchema } from "./signing-key.js";
 import { TenantSchema } from "./tenant.js";
 import { UserRoleSchema } from "./user-role.js";
 import { UserSchema } from "./user.js";
@@ -10,6 +11,7 @@ export * from "./audit-event.js";
 export * from "./audit-head.js";
 export * from "./role.js";
 export * from "./session.js";
+export * from "./signing-key.js";
 export * from "./tenant.js";
 export * from "./user-role.js";
 export * from "./user.js";
@@ -26,4 +28,5 @@ export const entities = [
   SessionSchema,
   AuditEventSchema,
   AuditHeadSchema,
+  SigningKeySchema,
 ];
