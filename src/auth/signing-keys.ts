@@ -125,6 +125,8 @@ export interface SigningKeyRing {
   jwks(): { keys: JWK[] };
   /** reload reads the ring from the database again. */
   reload(): Promise<void>;
+  /** retiredVerifiesUntil answers when a key stops verifying once a successor created at `successorCreatedAt` took over. */
+  retiredVerifiesUntil(successorCreatedAt: Date): Date;
   /** announce tells every replica (this one included) that the ring changed. */
   announce(kid: string): Promise<void>;
   close(): void;
@@ -209,6 +211,7 @@ export async function openSigningKeyRing(options: SigningKeyRingOptions): Promis
     },
     verifying,
     jwks: () => ({ keys: verifying().map((k) => k.publicJwk) }),
+    retiredVerifiesUntil: (successorCreatedAt) => new Date(successorCreatedAt.getTime() + retiredLifetimeMs),
     reload,
     async announce(kid) {
       await bus.publish(signingKeysChannel, kid);

@@ -45,7 +45,7 @@ describe("foundation", () => {
           if (!accessRuleOf(method)) missing.push(`${service.typeName}/${method.name}`);
         }
       }
-      expect(gatehouseServices).toHaveLength(11);
+      expect(gatehouseServices).toHaveLength(12);
       expect(missing).toEqual([]);
     });
   });
