@@ -91,7 +91,13 @@ export async function ensureFirstKey(input: {
   const { db, store, kek, logger } = input;
   const file = join(input.dataDir, keyFileName);
   const existing = input.configuredPem ?? (existsSync(file) ? readFileSync(file, "utf8") : undefined);
-  const imported = existing === undefined ? undefined : createPrivateKey(existing.replace(/\\n/g, "\n"));
+  const source = input.configuredPem !== undefined ? "GATEHOUSE_JWT_PRIVATE_KEY" : file;
+  let imported: KeyObject | undefined;
+  try {
+    imported = existing === undefined ? undefined : createPrivateKey(existing.replace(/\\n/g, "\n"));
+  } catch (err) {
+    throw new SigningKeyError(`${source} is not a private key in PEM (${(err as Error).message})`, { cause: err });
+  }
   const candidate = imported ? await sealedKeyOf(imported, kek, "imported") : undefined;
   await db.asSystem(async (tx) => {
     await store.serialize(tx);
@@ -104,7 +110,7 @@ export async function ensureFirstKey(input: {
     }
     const first = candidate ?? (await sealedKeyOf(newEd25519Key(), kek, "generated"));
     await store.add(tx, first);
-    logger.info({ kid: first.kid, origin: first.origin, from: candidate ? (input.configuredPem !== undefined ? "GATEHOUSE_JWT_PRIVATE_KEY" : file) : undefined }, "signing-key ring started with its first key");
+    logger.info({ kid: first.kid, origin: first.origin, from: candidate ? source : undefined }, "signing-key ring started with its first key");
   });
 }
 
