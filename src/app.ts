@@ -10,7 +10,7 @@ import { createLocalBus, createRedisBus } from "./shared-state/bus.js";
 import { createLimiterFactory } from "./shared-state/rate-limiters.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
 import { ensureFirstKey, openSigningKeyRing, SigningKeyError } from "./auth/signing-keys.js";
-import { loadKek } from "./auth/kek.js";
+import { KekError, loadKek } from "./auth/kek.js";
 import { ormSigningKeyStore } from "./store/signing-keys.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createSessionManager } from "./auth/sessions.js";
@@ -69,7 +69,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   // shutdownSignal): many listeners are the design, not a leak to warn about.
   setMaxListeners(0, shutdown.signal);
   // The KEK before anything is opened: without it the signing keys in the database cannot be read.
-  const loadedKek = loadKek(config.kek, { dataDir: config.dataDir, embedded: !config.databaseUrl });
+  let loadedKek;
+  try {
+    loadedKek = loadKek(config.kek, { dataDir: config.dataDir, embedded: !config.databaseUrl });
+  } catch (err) {
+    if (err instanceof KekError) throw new StartupError(err.message, { cause: err });
+    throw err;
+  }
   if (!loadedKek) {
     throw new StartupError(
       "GATEHOUSE_KEK is required with GATEHOUSE_DATABASE_URL: set it to 32 random bytes in base64 (openssl rand -base64 32), the same on every replica, and keep it safe (docs/operations.md, \"Secrets\")",

@@ -99,14 +99,21 @@ export function loadKek(configured: string | undefined, options: { dataDir: stri
   if (configured !== undefined) return { kek: createKek(Buffer.from(configured.trim(), "base64")), source: "environment" };
   if (!options.embedded) return undefined;
   const file = join(options.dataDir, kekFileName);
-  if (existsSync(file)) {
+  const read = () => {
     const text = readFileSync(file, "utf8").trim();
     const problem = kekProblem(text);
     if (problem) throw new KekError(`${file}: ${problem}`);
-    return { kek: createKek(Buffer.from(text, "base64")), source: "data directory" };
-  }
+    return { kek: createKek(Buffer.from(text, "base64")), source: "data directory" as const };
+  };
+  if (existsSync(file)) return read();
   mkdirSync(options.dataDir, { recursive: true });
   const key = randomBytes(kekBytes);
-  writeFileSync(file, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(file, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // Another process made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return read();
+    throw err;
+  }
   return { kek: createKek(key), source: "generated" };
 }
