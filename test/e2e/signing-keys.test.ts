@@ -212,6 +212,15 @@ describe("signing keys in the embedded mode", { timeout: 120_000 }, () => {
         await server.close();
       }
       // Again on the same data directory: the same KEK and the same ring.
+      // (A damaged KEK file refuses the start in one line first.)
+      writeFileSync(join(dataDir, "kek"), "damaged\n");
+      const damaged = await startTestServer({ redis: false, env, config: { dataDir } }).then(
+        async (s) => (await s.close(), undefined),
+        (err: unknown) => err,
+      );
+      expect(damaged).toBeInstanceOf(StartupError);
+      expect((damaged as Error).message).toContain(`${join(dataDir, "kek")}: expected 32`);
+      writeFileSync(join(dataDir, "kek"), kek);
       const again = await startTestServer({ redis: false, env, config: { dataDir } });
       try {
         expect(readFileSync(join(dataDir, "kek"), "utf8")).toBe(kek);
