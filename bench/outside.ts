@@ -350,7 +350,7 @@ try {
     GATEHOUSE_LOG_FORMAT: "json",
     GATEHOUSE_ACCESS_LOG: "errors",
     ...limits,
-    ...(databaseUrl ? { GATEHOUSE_DATABASE_URL: databaseUrl } : {}),
+    ...(databaseUrl ? { GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_KEK: randomBytes(32).toString("base64") } : {}),
     ...(redisUp ? { GATEHOUSE_REDIS_URLS: redisPorts.map((p) => `redis://127.0.0.1:${p}`).join(","), GATEHOUSE_REDIS_PREFIX: redisPrefix } : {}),
   });
   const gatehouseStarted = Date.now();

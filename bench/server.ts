@@ -31,6 +31,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     GATEHOUSE_PORT: "0",
     GATEHOUSE_HOST: "127.0.0.1",
     GATEHOUSE_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`,
+    GATEHOUSE_KEK: randomBytes(32).toString("base64"),
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_REDIS_URLS: "redis://127.0.0.1:6379,redis://127.0.0.1:6380,redis://127.0.0.1:6381",
     GATEHOUSE_REDIS_PREFIX: `ghbench:${randomBytes(3).toString("hex")}:`,

@@ -28,6 +28,7 @@ import { Migration0005MacrosReposStore } from "./0005-macros-repos-store.js";
 import { Migration0006MacroSourceFencing } from "./0006-macro-source-fencing.js";
 import { Migration0007LockQuota } from "./0007-lock-quota.js";
 import { Migration0008AuditOutcomeCanceled } from "./0008-audit-outcome-canceled.js";
+import { Migration0009SigningKeys } from "./0009-signing-keys.js";
 
 /** migrationsList is every migration, oldest first. */
 export const migrationsList: MigrationObject[] = [
@@ -39,4 +40,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "0006-macro-source-fencing", class: Migration0006MacroSourceFencing },
   { name: "0007-lock-quota", class: Migration0007LockQuota },
   { name: "0008-audit-outcome-canceled", class: Migration0008AuditOutcomeCanceled },
+  { name: "0009-signing-keys", class: Migration0009SigningKeys },
 ];

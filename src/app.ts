@@ -9,7 +9,9 @@ import { createRedisNodes } from "./shared-state/redis-nodes.js";
 import { createLocalBus, createRedisBus } from "./shared-state/bus.js";
 import { createLimiterFactory } from "./shared-state/rate-limiters.js";
 import { createHealthMonitor } from "./health/health-monitor.js";
-import { deriveSecretKey, loadSigningKey } from "./auth/signing-keys.js";
+import { ensureFirstKey, openSigningKeyRing, SigningKeyError } from "./auth/signing-keys.js";
+import { KekError, loadKek } from "./auth/kek.js";
+import { ormSigningKeyStore } from "./store/signing-keys.js";
 import { createAccessTokens } from "./auth/access-tokens.js";
 import { createSessionManager } from "./auth/sessions.js";
 import { createAuthenticator } from "./auth/authenticator.js";
@@ -67,6 +69,21 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   // Every call in flight links its own signal to this one (connect-node's
   // shutdownSignal): many listeners are the design, not a leak to warn about.
   setMaxListeners(0, shutdown.signal);
+  // The KEK before anything is opened: without it the signing keys in the database cannot be read.
+  let loadedKek;
+  try {
+    loadedKek = loadKek(config.kek, { dataDir: config.dataDir, embedded: !config.databaseUrl });
+  } catch (err) {
+    if (err instanceof KekError) throw new StartupError(err.message, { cause: err });
+    throw err;
+  }
+  if (!loadedKek) {
+    throw new StartupError(
+      "GATEHOUSE_KEK is required with GATEHOUSE_DATABASE_URL: set it to 32 random bytes in base64 (openssl rand -base64 32), the same on every replica, and keep it safe (docs/operations.md, \"Secrets\")",
+    );
+  }
+  const kek = loadedKek.kek;
+  logger.info({ kekId: kek.id, source: loadedKek.source }, "key-encryption key loaded");
   const db =
     options.db ??
     (await initDatabase({
@@ -87,12 +104,23 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     config.healthIntervalMs,
     logger,
   );
-  const key = await loadSigningKey(config.jwtPrivateKey, config.dataDir);
-  const tokens = createAccessTokens(key, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds });
+  let signingKeys;
+  try {
+    await ensureFirstKey({ db, store: ormSigningKeyStore, kek, configuredPem: config.jwtPrivateKey, dataDir: config.dataDir, logger });
+    signingKeys = await openSigningKeyRing({ db, store: ormSigningKeyStore, kek, bus, logger, tokenTtlSeconds: config.accessTokenTtlSeconds });
+  } catch (err) {
+    health.stop();
+    await bus.close();
+    await redis?.close();
+    if (!options.db) await db.close();
+    if (err instanceof SigningKeyError) throw new StartupError(err.message, { cause: err });
+    throw err;
+  }
+  const tokens = createAccessTokens(signingKeys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds });
   const sessions = createSessionManager(
     db,
     bus,
-    { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds, cookieKey: deriveSecretKey(key, "gh_session cookie mac") },
+    { idleSeconds: config.sessionIdleSeconds, absoluteSeconds: config.sessionAbsoluteSeconds, cookieKey: kek.deriveKey("gh_session cookie mac") },
     logger,
   );
   const rooms = createRoomAccess(db, bus);
@@ -132,8 +160,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     tokens,
     sessions,
     loginAudit,
-    signingKey: key,
-    jwks: async () => ({ keys: [key.publicJwk] }),
+    kek,
+    signingKeys,
+    jwks: async () => signingKeys.jwks(),
     shutdownSignal: shutdown.signal,
   };
   const server = createServer(deps);
@@ -148,6 +177,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       shutdown.abort();
       health.stop();
       sessions.close();
+      signingKeys.close();
       await locks.close();
       await sandbox.close();
       macroCache.close();

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { SANDBOX_WORKER_NICE } from "./sandbox/limits.js";
 import { passwordProblem } from "./auth/passwords.js";
+import { kekProblem } from "./auth/kek.js";
 
 /** defaultConsoleDir is where the console is built (`npm start` builds it first): dist/console in the package. */
 export const defaultConsoleDir = fileURLToPath(new URL("../dist/console", import.meta.url));
@@ -32,8 +33,18 @@ export interface Config {
   healthIntervalMs: number;
   jwtIssuer: string;
   jwtAudience: string;
-  /** jwtPrivateKey is an Ed25519 private key (PKCS#8 PEM); unset → generated and kept in dataDir. */
+  /**
+   * jwtPrivateKey is an Ed25519 private key (PKCS#8 PEM), imported once as the
+   * first signing key when the database has none; signing keys live in the
+   * database since (see src/auth/signing-keys.ts).
+   */
   jwtPrivateKey?: string;
+  /**
+   * kek is the key-encryption key (32 bytes, base64) that seals secrets in the
+   * database; unset → `<dataDir>/kek` in the embedded mode, required with
+   * databaseUrl (the server refuses to start without it).
+   */
+  kek?: string;
   accessTokenTtlSeconds: number;
   sessionIdleSeconds: number;
   sessionAbsoluteSeconds: number;
@@ -135,6 +146,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push(`GATEHOUSE_LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`);
   }
 
+  const kek = str("KEK");
+  const kekBad = kek === undefined ? undefined : kekProblem(kek);
+  if (kekBad) problems.push(`GATEHOUSE_KEK: ${kekBad}`);
+
   // The first hour (issue 16).
   const adminPassword = str("ADMIN_PASSWORD");
   const adminPasswordProblem = adminPassword === undefined ? undefined : passwordProblem(adminPassword);
@@ -166,6 +181,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     jwtIssuer: str("JWT_ISSUER") ?? "gatehouse",
     jwtAudience: str("JWT_AUDIENCE") ?? "gatehouse",
     jwtPrivateKey: str("JWT_PRIVATE_KEY"),
+    kek,
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL_SECONDS", 900, 10, 86_400),
     sessionIdleSeconds: int("SESSION_IDLE_SECONDS", 1_800, 10, 604_800),
     sessionAbsoluteSeconds: int("SESSION_ABSOLUTE_SECONDS", 43_200, 10, 2_592_000),

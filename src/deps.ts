@@ -12,7 +12,8 @@ import type { RoomAccess } from "./interceptors/authz.js";
 import type { AuditStore } from "./interceptors/audit.js";
 import type { AccessTokens } from "./auth/access-tokens.js";
 import type { SessionManager } from "./auth/sessions.js";
-import type { SigningKey } from "./auth/signing-keys.js";
+import type { SigningKeyRing } from "./auth/signing-keys.js";
+import type { Kek } from "./auth/kek.js";
 import type { LoginAudit } from "./auth/login-audit.js";
 import type { LockManager } from "./locks/lock-manager.js";
 import type { SandboxPool } from "./sandbox/index.js";
@@ -59,8 +60,11 @@ export interface Deps {
   sessions: SessionManager;
   /** loginAudit bounds the audit records of refused logins (summaries past the bound). */
   loginAudit: LoginAudit;
-  signingKey: SigningKey;
-  /** jwks answers the public signing keys (GET /.well-known/jwks.json). */
+  /** kek seals secrets stored in the database (GATEHOUSE_KEK, or the embedded data directory's `kek`). */
+  kek: Kek;
+  /** signingKeys is the ring of access-token signing keys, kept current across replicas. */
+  signingKeys: SigningKeyRing;
+  /** jwks answers the public keys that verify access tokens (GET /.well-known/jwks.json). */
   jwks(): Promise<{ keys: object[] }>;
   /** shutdownSignal aborts when the server starts shutting down. */
   shutdownSignal: AbortSignal;

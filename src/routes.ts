@@ -1,5 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { DescService } from "@bufbuild/protobuf";
+import { AdminService } from "../gen/gatehouse/v1/admin_pb.js";
 import { AuditService } from "../gen/gatehouse/v1/audit_pb.js";
 import { AuthService } from "../gen/gatehouse/v1/auth_pb.js";
 import { LocksService } from "../gen/gatehouse/v1/locks_pb.js";
@@ -16,6 +17,8 @@ import type { Deps } from "./deps.js";
 import { createHealthImpl } from "./reflection/health-service.js";
 import { createHealthStatusSource } from "./reflection/health-status.js";
 import { registerReflection } from "./reflection/reflection-service.js";
+import { ormSigningKeyStore } from "./store/signing-keys.js";
+import { createAdminService } from "./services/admin.js";
 import { createAuditService } from "./services/audit.js";
 import { ormAuditLogStore } from "./store/audit-log.js";
 import { ormLockTargetStore } from "./store/lock-targets.js";
@@ -59,6 +62,7 @@ export const gatehouseServices: readonly DescService[] = [
   ReposService,
   LocksService,
   AuditService,
+  AdminService,
 ];
 
 /**
@@ -114,6 +118,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
   router.service(ReposService, createReposService({ ...deps, ...macroStores, repos: ormRepoStore, inOwnTx: (tenantId, fn) => deps.db.inTenant(tenantId, fn) }));
   router.service(LocksService, createLocksService({ locks: deps.locks, lockTargets: ormLockTargetStore, config: deps.config }));
   router.service(AuditService, createAuditService({ auditLog: ormAuditLogStore }));
+  router.service(AdminService, createAdminService({ signingKeyStore: ormSigningKeyStore, kek: deps.kek, signingKeys: deps.signingKeys }));
   router.service(Health, createHealthImpl(createHealthStatusSource(deps.health, gatehouseServices.map((s) => s.typeName))));
   if (deps.config.reflection) registerReflection(router, gatehouseServices);
 }

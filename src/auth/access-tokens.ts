@@ -3,6 +3,12 @@ import { SignJWT, jwtVerify, decodeProtectedHeader } from "jose";
 import { isUuid } from "../domain/ids.js";
 import type { SigningKey } from "./signing-keys.js";
 
+/** TokenKeys is what tokens need of the signing-key ring: the key that signs, the key of a kid that verifies. */
+export interface TokenKeys {
+  signer(): SigningKey;
+  verifier(kid: string): Promise<SigningKey | undefined>;
+}
+
 /** AccessClaims are the claims Gatehouse puts in an access token. */
 export interface AccessClaims {
   sub: string;
@@ -41,14 +47,15 @@ function claimsOf(payload: Record<string, unknown>, ttlSeconds: number, nowSecon
 }
 
 /**
- * createAccessTokens signs with the one Ed25519 key and verifies with the
- * algorithm pinned, `kid`, `iss`, `aud` and `exp` (30 s leeway) checked, and
+ * createAccessTokens signs with the ring's newest Ed25519 key and verifies
+ * with the key the token's `kid` names while the ring still lets it verify,
+ * the algorithm pinned, `iss`, `aud` and `exp` (30 s leeway) checked, and
  * every claim's shape and the token's lifetime checked (claimsOf).
  * Verified tokens are cached until they expire: verification costs about as
  * much as a whole no-op call, and a token's signature never changes.
  * Revocation is checked separately, per call, by the session cache.
  */
-export function createAccessTokens(key: SigningKey, opts: { issuer: string; audience: string; ttlSeconds: number; cacheSize?: number; now?: () => number }): AccessTokens {
+export function createAccessTokens(keys: TokenKeys, opts: { issuer: string; audience: string; ttlSeconds: number; cacheSize?: number; now?: () => number }): AccessTokens {
   const now = opts.now ?? Date.now;
   const cacheSize = opts.cacheSize ?? 20_000;
   const cache = new Map<string, AccessClaims>();
@@ -57,6 +64,7 @@ export function createAccessTokens(key: SigningKey, opts: { issuer: string; audi
     async issue({ userId, tenantId, level, sessionId }) {
       const iat = Math.floor(now() / 1000);
       const exp = iat + opts.ttlSeconds;
+      const key = keys.signer();
       const token = await new SignJWT({ tid: tenantId, lvl: level, sid: sessionId })
         .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" })
         .setIssuer(opts.issuer)
@@ -78,7 +86,9 @@ export function createAccessTokens(key: SigningKey, opts: { issuer: string; audi
       }
       try {
         const header = decodeProtectedHeader(token);
-        if (header.kid !== key.kid) return undefined;
+        if (typeof header.kid !== "string" || header.kid.length > 128) return undefined;
+        const key = await keys.verifier(header.kid);
+        if (!key) return undefined;
         const { payload } = await jwtVerify(token, key.publicKey, {
           algorithms: ["EdDSA"],
           issuer: opts.issuer,

@@ -45,7 +45,7 @@ export function parseCredential(raw: string, kind: "ghr" | "ghs"): SessionCreden
  * newMacSecret makes the 256-bit secret of a session cookie that the server
  * can recognise as its own without the database: 128 random bits followed by
  * 128 bits of HMAC-SHA256(key, `<kind>:<tenant>:<session>:<random>`), under
- * a key every replica derives from the shared signing key. The database
+ * a key every replica derives from the shared KEK. The database
  * still holds only its hash and decides whether the session is alive.
  */
 export function newMacSecret(key: Uint8Array, kind: SessionCredential["kind"], tenantId: string, sessionId: string): string {

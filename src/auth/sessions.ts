@@ -40,7 +40,7 @@ export interface StartedSession {
 export interface SessionTimes {
   idleSeconds: number;
   absoluteSeconds: number;
-  /** cookieKey MACs session cookies (deriveSecretKey of the signing key); unset → random per process. */
+  /** cookieKey MACs session cookies (derived from the shared KEK); unset → random per process. */
   cookieKey?: Uint8Array;
 }
 
@@ -64,7 +64,7 @@ export interface SessionManager {
   /**
    * cookieShape tells, without the database, what a `gh_session` value is:
    * `malformed` (not our shape: no session can match), `genuine` (made by a
-   * replica sharing the signing key: its MAC checks), or `unproven` (our
+   * replica sharing the KEK: its MAC checks), or `unproven` (our
    * shape without a valid MAC: forged, or made before cookies carried one;
    * only the database can tell).
    */

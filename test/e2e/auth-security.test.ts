@@ -48,7 +48,7 @@ describe("malformed credentials and token claims", () => {
 
   /** sign signs claims with the server's real key, starting from the user's own token. */
   const sign = (extra: Record<string, unknown>) => {
-    const key = server.gatehouse.deps.signingKey;
+    const key = server.gatehouse.deps.signingKeys.signer();
     return new SignJWT({ ...claimsOf(user.token), ...extra }).setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" }).sign(key.privateKey);
   };
 
@@ -106,7 +106,7 @@ describe("malformed credentials and token claims", () => {
         if (c.cookie !== undefined) headers.cookie = c.cookie;
         if (c.room !== undefined) headers["x-room-token"] = c.room.token;
         if (c.jwt !== undefined) {
-          headers.authorization = `Bearer ${await new SignJWT(c.jwt.signed as Record<string, unknown>).setProtectedHeader({ alg: "EdDSA", kid: server.gatehouse.deps.signingKey.kid }).setIssuer(server.config.jwtIssuer).setAudience(server.config.jwtAudience).sign(server.gatehouse.deps.signingKey.privateKey)}`;
+          headers.authorization = `Bearer ${await new SignJWT(c.jwt.signed as Record<string, unknown>).setProtectedHeader({ alg: "EdDSA", kid: server.gatehouse.deps.signingKeys.signer().kid }).setIssuer(server.config.jwtIssuer).setAudience(server.config.jwtAudience).sign(server.gatehouse.deps.signingKeys.signer().privateKey)}`;
         } else if (c.authorization !== undefined) headers.authorization = c.authorization;
         for (const [method, body] of [
           ["AuthService/WhoAmI", {}],

@@ -68,7 +68,7 @@ describe("AuthService", () => {
   describe("tokens", () => {
     it("refuses tampered, unsigned, wrongly signed, foreign-key, wrong-audience and expired tokens", async () => {
       const good = user.token;
-      const key = server.gatehouse.deps.signingKey;
+      const key = server.gatehouse.deps.signingKeys.signer();
       const header = (h: object) => Buffer.from(JSON.stringify(h)).toString("base64url");
       const [, payload] = good.split(".");
       const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;

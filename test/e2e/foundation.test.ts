@@ -45,13 +45,13 @@ describe("foundation", () => {
           if (!accessRuleOf(method)) missing.push(`${service.typeName}/${method.name}`);
         }
       }
-      expect(gatehouseServices).toHaveLength(11);
+      expect(gatehouseServices).toHaveLength(12);
       expect(missing).toEqual([]);
     });
   });
 
   describe("reflection", () => {
-    it("lists all eleven gatehouse services plus health and reflection to an independent grpc-js client", async () => {
+    it("lists all twelve gatehouse services plus health and reflection to an independent grpc-js client", async () => {
       const pkg = loadGrpcPackage(["grpc/reflection/v1/reflection.proto"]);
       const Ctor = clientConstructor(pkg, "grpc.reflection.v1.ServerReflection");
       const client = new Ctor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());

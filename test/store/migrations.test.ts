@@ -6,8 +6,12 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 const tenantTables = ["tenants", "users", "roles", "user_roles", "sessions", "audit_events", "audit_heads"];
 const allMigrations = migrationsList.map((m) => m.name);
-/** platformTables are read by every tenant and have a wall of their own (tested below). */
-const platformTables = new Set(["global_policy"]);
+/**
+ * platformTables are not a tenant's and have a wall of their own: global_policy
+ * (read by every tenant, tested below), signing_keys (the platform tenant only,
+ * test/store/signing-keys-store.test.ts).
+ */
+const platformTables = new Set(["global_policy", "signing_keys"]);
 
 describe("migrations on PostgreSQL", () => {
   let testDb: TestDatabase;

@@ -13,6 +13,11 @@ export interface TestDatabase {
   name: string;
   /** url connects to it as the superuser. */
   url: string;
+  /**
+   * kek is the GATEHOUSE_KEK of every server on this database (32 random
+   * bytes, base64): the signing keys a server seals in it open only with it.
+   */
+  kek: string;
   /** admin runs SQL on the cluster's `postgres` database (to terminate backends, ...). */
   admin(sql: string, params?: unknown[]): Promise<unknown[]>;
   /** drop terminates its connections and drops it. */
@@ -44,6 +49,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: `${TEST_POSTGRES_URL}/${name}`,
+    kek: randomBytes(32).toString("base64"),
     admin: run,
     async drop() {
       if (dropped) return;

@@ -50,7 +50,7 @@ export interface ReplicaSetOptions {
   databaseUrl?: (db: TestDatabase) => string;
 }
 
-/** ReplicaSet is several replicas sharing one fresh database, one Redis key prefix and one signing key. */
+/** ReplicaSet is several replicas sharing one fresh database, one Redis key prefix, one KEK and one first signing key. */
 export interface ReplicaSet {
   replicas: Replica[];
   testDb: TestDatabase;
@@ -179,7 +179,8 @@ async function spawnReplica(name: string, env: Record<string, string>, startTime
 /**
  * startReplicas starts `count` real server processes on free ports, sharing a
  * fresh database of the local PostgreSQL, the Redis nodes (a fresh key
- * prefix), one Ed25519 signing key and the admin password, and waits until
+ * prefix), the database's KEK, one Ed25519 key (imported as the ring's first
+ * signing key) and the admin password, and waits until
  * each says SERVING on /healthz. Rate limits are raised unless `env` sets them.
  */
 export async function startReplicas(options: ReplicaSetOptions = {}): Promise<ReplicaSet> {
@@ -189,6 +190,7 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
   const testDb = await createTestDatabase();
   const env: Record<string, string> = {
     GATEHOUSE_DATABASE_URL: options.databaseUrl ? options.databaseUrl(testDb) : testDb.url,
+    GATEHOUSE_KEK: testDb.kek,
     GATEHOUSE_REDIS_URLS: redisUrls.join(","),
     GATEHOUSE_REDIS_PREFIX: `ghreplicas:${randomBytes(4).toString("hex")}:`,
     GATEHOUSE_JWT_PRIVATE_KEY: ed25519Pem(),

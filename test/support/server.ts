@@ -41,6 +41,7 @@ export async function startTestServer(options: { env?: Record<string, string>; c
       GATEHOUSE_PORT: "0",
       GATEHOUSE_HOST: "127.0.0.1",
       GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_KEK: db.kek,
       GATEHOUSE_DATA_DIR: dataDir,
       GATEHOUSE_REDIS_URLS: useRedis ? LOCK_NODE_PORTS.map((p) => `redis://127.0.0.1:${p}`).join(",") : "",
       GATEHOUSE_REDIS_PREFIX: `ghtest:${randomBytes(4).toString("hex")}:`,

@@ -5,6 +5,7 @@
  * protos. The build copies them from the repository's gen/.
  */
 export * from "./gen/gatehouse/v1/access_pb.js";
+export * from "./gen/gatehouse/v1/admin_pb.js";
 export * from "./gen/gatehouse/v1/audit_pb.js";
 export * from "./gen/gatehouse/v1/auth_pb.js";
 export * from "./gen/gatehouse/v1/common_pb.js";

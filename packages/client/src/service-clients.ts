@@ -1,6 +1,7 @@
 import { fromJson, isMessage, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
+import { AdminService } from "./gen/gatehouse/v1/admin_pb.js";
 import { AuditService } from "./gen/gatehouse/v1/audit_pb.js";
 import { AuthService } from "./gen/gatehouse/v1/auth_pb.js";
 import { LocksService } from "./gen/gatehouse/v1/locks_pb.js";
@@ -41,6 +42,8 @@ export interface GatehouseClient {
   repos: Client<typeof ReposService>;
   locks: Client<typeof LocksService>;
   audit: Client<typeof AuditService>;
+  /** admin holds platform operations (SUPERGOD): rotating the signing key. */
+  admin: Client<typeof AdminService>;
   /** transport is the underlying transport (for other clients on the same connection). */
   transport: Transport;
 }
@@ -76,6 +79,7 @@ export function serviceClients(transport: Transport): GatehouseClient {
     repos: createClient(ReposService, transport),
     locks: createClient(LocksService, transport),
     audit: createClient(AuditService, transport),
+    admin: createClient(AdminService, transport),
     transport,
   };
 }

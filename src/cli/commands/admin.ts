@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { RotateSigningKeyResponseSchema } from "../client.js";
 import { ExitCode } from "../exit-codes.js";
 import { readPassword } from "../lookup.js";
 import { CliError } from "../output.js";
@@ -38,9 +40,20 @@ async function offlineResetPassword(args: { tenant: string; username: string; pa
   if (code !== 0) throw new CliError("password reset refused (see the message above)", ExitCode.failure);
 }
 
-/** registerAdmin adds admin reset-password. */
+/** registerAdmin adds admin reset-password (offline) and rotate-signing-key (through the API). */
 export function registerAdmin(program: Command, open: Open): void {
-  const admin = program.command("admin").description("operator commands that work on the server's data directly");
+  const admin = program.command("admin").description("platform operator commands: key rotation through the API, offline recovery on the server's data");
+  admin
+    .command("rotate-signing-key")
+    .description("make a new key sign access tokens (SUPERGOD); tokens of the old key keep working until they expire")
+    .action(async (_opts: object, cmd: Command) => {
+      const s = open(cmd);
+      const res = await s.client().admin.rotateSigningKey({});
+      if (s.out.json) return s.out.data(s.out.message(RotateSigningKeyResponseSchema, res));
+      const until = res.previousVerifiesUntil ? timestampDate(res.previousVerifiesUntil).toISOString() : "";
+      s.out.line(`signing key ${res.kid} signs from now on`);
+      s.out.note(`the previous key ${res.previousKid} verifies the tokens it signed until ${until}`);
+    });
   admin
     .command("reset-password <username>")
     .description("set a user's password with the server stopped (uses the server's GATEHOUSE_* configuration)")

@@ -12,6 +12,7 @@ import { LockTargetSchema } from "./lock-target.js";
 import { RuleVersionSchema } from "./rule-version.js";
 import { RuleSchema } from "./rule.js";
 import { SessionSchema } from "./session.js";
+import { SigningKeySchema } from "./signing-key.js";
 import { TenantSchema } from "./tenant.js";
 import { UserRoleSchema } from "./user-role.js";
 import { UserSchema } from "./user.js";
@@ -30,6 +31,7 @@ export * from "./lock-target.js";
 export * from "./rule-version.js";
 export * from "./rule.js";
 export * from "./session.js";
+export * from "./signing-key.js";
 export * from "./tenant.js";
 export * from "./user-role.js";
 export * from "./user.js";
@@ -58,4 +60,5 @@ export const entities = [
   LockTargetSchema,
   RuleSchema,
   RuleVersionSchema,
+  SigningKeySchema,
 ];
