@@ -9,6 +9,7 @@ import type { Deps } from "../deps.js";
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import { publishRoomChange } from "../rooms/room-access.js";
 import { editorRoomToken, newRoomTokenKey, viewerRoomToken } from "../rooms/room-tokens.js";
+import { countRoomContents } from "../store/room-contents.js";
 import { actorUuid, afterCommit, auditNoteOf, inCallerTenant, pageOf, pageToken, principalOf, requireText, transactionOf } from "./support.js";
 
 interface RoomRow {
@@ -125,7 +126,13 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
         (await em.execute(`select ${roomColumnsWithMyRole} from rooms r where r.id = ?`, [principal.userId, id])) as MyRoomRow[],
       );
       if (!rows[0]) throw notFound("room");
-      return { room: roomMessage(rows[0], myRoleOf(principal, id, rows[0].my_role)) };
+      const myRole = myRoleOf(principal, id, rows[0].my_role);
+      // Only who may delete the room gets the counts its confirmation names.
+      const counts = myRole === RoomRole.ADMIN ? await inCallerTenant(ctx, deps, (em) => countRoomContents(em, id)) : undefined;
+      return {
+        room: roomMessage(rows[0], myRole),
+        contents: counts && { memberCount: counts.members, macroCount: counts.macros, repoCount: counts.repos, recordCount: counts.records },
+      };
     },
 
     async listRooms(req, ctx) {
