@@ -1,7 +1,7 @@
 import type { WhoAmIResponse } from "../../../gen/gatehouse/v1/auth_pb.js";
 import { createApi, hasSessionCookie } from "./api.js";
 import { h, replace } from "./dom.js";
-import { createProgress, errorBox, type View, type ViewContext } from "./ui.js";
+import { collapsibleNav, createProgress, errorBox, type View, type ViewContext } from "./ui.js";
 import { auditView } from "./views/audit.js";
 import { loginView } from "./views/login.js";
 import { macrosView } from "./views/macros.js";
@@ -90,7 +90,7 @@ function shell(me: WhoAmIResponse): void {
       "header",
       { class: "topbar" },
       h("a", { class: "brand", href: "#/whoami" }, "Gatehouse"),
-      nav,
+      collapsibleNav(nav),
       h("span", { class: "me" }, h("span", { id: "me-name" }, me.user?.username ?? ""), " ", h("span", { class: "badge level" }, levelName(me.level))),
       signOut,
     ),
