@@ -1,7 +1,7 @@
 import type { WhoAmIResponse } from "../../../gen/gatehouse/v1/auth_pb.js";
 import { createApi, hasSessionCookie } from "./api.js";
 import { h, replace } from "./dom.js";
-import { collapsibleNav, createProgress, errorBox, type View, type ViewContext } from "./ui.js";
+import { collapsibleNav, createProgress, errorBox, settled, type View, type ViewContext } from "./ui.js";
 import { auditView } from "./views/audit.js";
 import { loginView } from "./views/login.js";
 import { macrosView } from "./views/macros.js";
@@ -69,16 +69,22 @@ function shell(me: WhoAmIResponse): void {
     }, signOut);
   });
 
+  let rendering = 0;
   const render = async () => {
     const route = routeOf(location.hash);
+    const generation = ++rendering;
     await current?.dispose?.();
     current = undefined;
     if (!signedIn) return;
     for (const a of Array.from(nav.querySelectorAll("a"))) a.classList.toggle("active", a.getAttribute("href") === `#/${route.path}`);
     document.title = `${route.title} · Gatehouse`;
     try {
-      current = route.view(ctx);
-      replace(main, current.el);
+      const view = route.view(ctx);
+      current = view;
+      // Show the screen once its first calls are answered, so it does not jump as they arrive.
+      await settled();
+      if (generation !== rendering) return;
+      replace(main, view.el);
     } catch (err) {
       replace(main, errorBox(err, route.title));
     }

@@ -216,7 +216,7 @@ export function roomsView(ctx: ViewContext): View {
           h(
             "span",
             { class: "row-actions" },
-            button("Members & locks", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members and locks of ${r.name}` }),
+            button("Members & locks", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members & locks of ${r.name}` }),
             isRoomAdmin(r) && ctx.can("rooms.write") ? button("Delete", () => void deleteRoom(r), { class: "small danger", "data-delete-room": r.name, "aria-label": `Delete room ${r.name}` }) : "",
           ),
         ]),
