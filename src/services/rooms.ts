@@ -122,15 +122,15 @@ export function createRoomsService(deps: Deps): ServiceImpl<typeof RoomsService>
     async getRoom(req, ctx) {
       const principal = principalOf(ctx);
       const id = req.roomId.toLowerCase();
-      const rows = await inCallerTenant(ctx, deps, async (em) =>
-        (await em.execute(`select ${roomColumnsWithMyRole} from rooms r where r.id = ?`, [principal.userId, id])) as MyRoomRow[],
-      );
-      if (!rows[0]) throw notFound("room");
-      const myRole = myRoleOf(principal, id, rows[0].my_role);
-      // Only who may delete the room gets the counts its confirmation names.
-      const counts = myRole === RoomRole.ADMIN ? await inCallerTenant(ctx, deps, (em) => countRoomContents(em, id)) : undefined;
+      const { row, myRole, counts } = await inCallerTenant(ctx, deps, async (em) => {
+        const rows = (await em.execute(`select ${roomColumnsWithMyRole} from rooms r where r.id = ?`, [principal.userId, id])) as MyRoomRow[];
+        if (!rows[0]) throw notFound("room");
+        const role = myRoleOf(principal, id, rows[0].my_role);
+        // Only who may delete the room gets the counts its confirmation names.
+        return { row: rows[0], myRole: role, counts: role === RoomRole.ADMIN ? await countRoomContents(em, id) : undefined };
+      });
       return {
-        room: roomMessage(rows[0], myRole),
+        room: roomMessage(row, myRole),
         contents: counts && { memberCount: counts.members, macroCount: counts.macros, repoCount: counts.repos, recordCount: counts.records },
       };
     },

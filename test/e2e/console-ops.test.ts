@@ -454,7 +454,7 @@ describe("console operations (Chromium)", () => {
         }
       }
       expect(failures).toEqual([]);
-    }, 150_000);
+    }, 240_000);
 
     it("on a phone the sections fold into a menu that a keyboard opens, and Sign out stays on screen", async () => {
       await page.setViewportSize(phone);
