@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { Effect, Level, RoomRole } from "../../gen/gatehouse/v1/common_pb.js";
 import { buildConsole } from "../../src/console/build.js";
-import { createUser, type FixtureUser } from "../support/fixtures.js";
+import { createUser, fixturePassword, type FixtureUser } from "../support/fixtures.js";
 import { adminPassword, startTestServer, type TestServer } from "../support/server.js";
 
 /**
@@ -359,6 +359,46 @@ describe("console operations (Chromium)", () => {
     });
   });
 
+  describe("a plain user", () => {
+    it("sees no error box and no control they cannot use on the rooms, macros and rules screens", async () => {
+      // LEVEL_USER with the built-in viewer role, EDITOR of one room.
+      const viewer = await createUser(server, { level: Level.USER, roles: ["viewer"], prefix: "ops-viewer" });
+      await admin().rooms.addRoomMember({ roomId, userId: viewer.id, role: RoomRole.EDITOR });
+      const own = await browser.newContext({ viewport: desktop });
+      const p = await own.newPage();
+      p.setDefaultTimeout(8000);
+      p.on("pageerror", (err) => pageErrors.push(String(err)));
+      try {
+        await p.goto(`${origin}/console/`);
+        await p.fill("#login-username", viewer.username);
+        await p.fill("#login-password", fixturePassword);
+        await p.click("#login-submit");
+        await p.waitForSelector("#whoami");
+        const errorsAndControls = () => p.$$eval(".notice.error, [data-delete-room], [data-break], [data-delete-macro], [data-delete-repo], [data-edit-rule], #create-room, #add-member-form, #create-rule, button:has-text('Remove')", (els) => els.map((e) => e.outerHTML.slice(0, 80)));
+
+        await p.goto(`${origin}/console/#/rooms`);
+        await p.waitForSelector(`button[data-room="${roomName}"]`);
+        await p.click(`button[data-room="${roomName}"]`);
+        await p.waitForSelector("#locks-table");
+        await p.waitForSelector("#members-table");
+        expect(await errorsAndControls()).toEqual([]);
+
+        await p.goto(`${origin}/console/#/macros`);
+        await p.waitForSelector("#macro-room option:nth-child(2)", { state: "attached" });
+        await p.selectOption("#macro-room", { label: roomName });
+        await p.waitForSelector("#macros-list .notice.info");
+        expect(await p.textContent("#macros-list")).toContain("macros.read");
+        expect(await errorsAndControls()).toEqual([]);
+
+        await p.goto(`${origin}/console/#/rules`);
+        await p.waitForSelector("#rules-list .notice.info");
+        expect(await errorsAndControls()).toEqual([]);
+      } finally {
+        await own.close();
+      }
+    });
+  });
+
   describe("phone, keyboard and accessibility", () => {
     /** Screen states to check: route, what shows it is ready, and how to reach it (after a fresh load). */
     const screens: Array<{ name: string; route: string; ready: string; axe?: false; before?: (p: Page) => Promise<void>; prepare?: (p: Page) => Promise<void> }> = [
@@ -370,7 +410,12 @@ describe("console operations (Chromium)", () => {
       {
         name: "rooms-detail",
         route: "rooms",
-        ready: "#locks-table",
+        ready: "#locks-table button[data-break]",
+        before: async () => {
+          // A lock held by someone else, so the holder list has a row (with its Break button).
+          const target = `macro/${await macroId("held")}`;
+          await server.client({ token: plain.token }).locks.acquireLock({ roomId, target });
+        },
         prepare: async (p) => {
           await p.waitForSelector(`button[data-room="${roomName}"]`);
           await p.click(`button[data-room="${roomName}"]`);
@@ -433,7 +478,7 @@ describe("console operations (Chromium)", () => {
           }
           await page.waitForSelector(screen.ready, { state: "attached" });
           await idle();
-          await page.waitForTimeout(250); // let late shifts land
+          await page.waitForTimeout(150); // let late shifts land
           const t1 = Date.now();
           const cls = await page.evaluate(() => (window as unknown as { __cls: number }).__cls);
           const shifts = await page.evaluate(() => (window as unknown as { __shifts: unknown[] }).__shifts);

@@ -104,6 +104,11 @@ export function notice(kind: "ok" | "info" | "warn" | "error", ...children: Chil
   return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
 }
 
+/** notAllowed says, without alarm, that the caller may not see something here, and why. */
+export function notAllowed(what: string, why: string): HTMLElement {
+  return notice("info", `You cannot see ${what} here: ${why}.`);
+}
+
 /**
  * errorBox explains a failed call: UNIMPLEMENTED as "not available on this
  * server yet", and otherwise the code, our error reason and the details

@@ -9,7 +9,7 @@ import { failureOf } from "../api.js";
 import { createCodeEditor } from "../code-editor.js";
 import { createEditLease, type EditLease } from "../edit-lease.js";
 import { field, formatBytes, formatTime, formValues, h, plural, replace, table } from "../dom.js";
-import { button, errorBox, loadInto, notice, openDialog, section, serverInfoOf, type View, type ViewContext } from "../ui.js";
+import { button, errorBox, loadInto, notAllowed, notice, openDialog, section, serverInfoOf, type View, type ViewContext } from "../ui.js";
 import { createRoomPicker } from "./room-picker.js";
 
 /** macroTemplate is the code a new macro starts with. */
@@ -532,7 +532,16 @@ export function macrosView(ctx: ViewContext): View {
       replace(repos, h("p", { class: "muted" }, "Choose a room to see its repositories."));
       return;
     }
-    await Promise.all([loadMacros(), loadRepos()]);
+    // Say what the caller's permissions and room role do not allow, rather than a refused call.
+    const role = room()?.myRole ?? RoomRole.UNSPECIFIED;
+    const refusal = (permission: string) =>
+      !ctx.can(permission) ? `it needs the permission ${permission}` : role < RoomRole.EDITOR ? `your role in this room is ${RoomRole[role] ?? "none"}, and it takes EDITOR` : "";
+    const macrosWhy = refusal("macros.read");
+    const reposWhy = refusal("repos.read");
+    await Promise.all([
+      macrosWhy ? replace(list, notAllowed("macros", macrosWhy)) : loadMacros(),
+      reposWhy ? replace(repos, notAllowed("repositories", reposWhy)) : loadRepos(),
+    ]);
   };
   const picker = createRoomPicker(ctx, "macro-room", (id) => void showRoom(id));
 

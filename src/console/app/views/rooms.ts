@@ -4,7 +4,7 @@ import type { Lock } from "../../../../gen/gatehouse/v1/locks_pb.js";
 import type { Room } from "../../../../gen/gatehouse/v1/rooms_pb.js";
 import type { User } from "../../../../gen/gatehouse/v1/users_pb.js";
 import { field, formatTime, formValues, h, plural, replace, select, table } from "../dom.js";
-import { button, errorBox, loadInto, notice, openDialog, section, type View, type ViewContext } from "../ui.js";
+import { button, errorBox, loadInto, notAllowed, notice, openDialog, section, type View, type ViewContext } from "../ui.js";
 
 const roomRoles = [RoomRole.VIEWER, RoomRole.EDITOR, RoomRole.ADMIN] as const;
 
@@ -138,7 +138,8 @@ export function roomsView(ctx: ViewContext): View {
           { id: "locks-table", "aria-label": `Locks in ${room.name}` },
         ),
       );
-    void load();
+    if (ctx.can("locks.read")) void load();
+    else replace(body, notAllowed("the room's locks", "it needs the permission locks.read"));
     return section(
       `Locks in ${room.name}`,
       { id: "room-locks" },
@@ -152,9 +153,15 @@ export function roomsView(ctx: ViewContext): View {
   const showRoom = async (room: Room) => {
     shown = room;
     ctx.state.roomId = room.roomId;
-    users ??= await api.users.listUsers({ pageSize: 1000 }).then((r) => r.users, () => undefined);
+    // The user list feeds the add-member form, which only the room's admins get.
+    if (isRoomAdmin(room) && ctx.can("rooms.write") && ctx.can("users.read")) users ??= await api.users.listUsers({ pageSize: 1000 }).then((r) => r.users, () => undefined);
     if (shown !== room) return;
     replace(detail, h("div", { class: "view" }, membersPanel(room), locksPanel(room)));
+    // The panel opens below the list: bring it into view and move focus there (screen readers follow).
+    const heading = detail.querySelector("h2");
+    heading?.setAttribute("tabindex", "-1");
+    heading?.focus({ preventScroll: true });
+    heading?.scrollIntoView({ block: "start" });
   };
 
   const deleteRoom = async (room: Room) => {
@@ -216,7 +223,7 @@ export function roomsView(ctx: ViewContext): View {
           h(
             "span",
             { class: "row-actions" },
-            button("Members & locks", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members & locks of ${r.name}` }),
+            r.myRole !== RoomRole.UNSPECIFIED ? button("Members & locks", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members & locks of ${r.name}` }) : "",
             isRoomAdmin(r) && ctx.can("rooms.write") ? button("Delete", () => void deleteRoom(r), { class: "small danger", "data-delete-room": r.name, "aria-label": `Delete room ${r.name}` }) : "",
           ),
         ]),

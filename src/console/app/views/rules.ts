@@ -2,7 +2,7 @@ import { Effect } from "../../../../gen/gatehouse/v1/common_pb.js";
 import type { Rule } from "../../../../gen/gatehouse/v1/rules_pb.js";
 import { chips, field, formValues, h, replace, select, table } from "../dom.js";
 import { failureOf } from "../api.js";
-import { button, errorBox, loadInto, notice, openDialog, section, type View, type ViewContext } from "../ui.js";
+import { button, errorBox, loadInto, notAllowed, notice, openDialog, section, type View, type ViewContext } from "../ui.js";
 
 const actions = ["store.read", "store.write", "store.delete", "store.list", "net.fetch", "macro.run", "*"] as const;
 
@@ -181,12 +181,14 @@ export function rulesView(ctx: ViewContext): View {
       );
   });
 
-  void load();
+  const readable = ctx.can("rules.read");
+  if (readable) void load();
+  else replace(list, notAllowed("the rules", "it needs the permission rules.read"));
   return {
     el: h(
       "div",
       { class: "view", id: "rules-view" },
-      section("Dry run", { id: "dry-run" }, h("p", { class: "muted" }, "Allowed when (the baseline allows it or an ALLOW rule matches) and no DENY rule matches."), dry, dryResult),
+      !readable ? null : section("Dry run", { id: "dry-run" }, h("p", { class: "muted" }, "Allowed when (the baseline allows it or an ALLOW rule matches) and no DENY rule matches."), dry, dryResult),
       section("Rules", { id: "rules" }, listStatus, list),
       ctx.can("rules.write") ? section("Create a rule", { id: "create-rule" }, createStatus, form) : null,
     ),
