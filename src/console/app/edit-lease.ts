@@ -70,14 +70,16 @@ export function createEditLease(options: EditLeaseOptions): EditLease {
   };
 
   const refresh = async () => {
-    if (!lock || disposed) return;
+    const held = lock;
+    if (!held || disposed) return;
     try {
       const res = await api.locks.refreshLock({ roomId, target, ttlSeconds: options.ttlSeconds() });
-      if (!lock) return; // released meanwhile
+      if (lock !== held) return; // released (or taken anew) meanwhile
       lock = res.lock;
       schedule();
       options.onChange(lock, "refreshed");
     } catch (err) {
+      if (lock !== held) return; // "Done" raced the refresh: nothing was lost
       lock = undefined;
       clearTimeout(timer);
       options.onChange(undefined, "lost", err);
@@ -118,6 +120,11 @@ export function createEditLease(options: EditLeaseOptions): EditLease {
     lock: () => lock,
     async take() {
       const res = await api.locks.acquireLock({ roomId, target, ttlSeconds: options.ttlSeconds() });
+      if (disposed) {
+        // The editor was left while the lock was being taken: give it straight back.
+        await api.locks.releaseLock({ roomId, target }).catch(() => undefined);
+        return undefined;
+      }
       lock = res.lock;
       schedule();
       options.onChange(lock, "taken");
