@@ -564,6 +564,20 @@ describe("console operations (Chromium)", () => {
       await page.waitForSelector("#delete-room-dialog", { state: "detached" });
       expect(await page.evaluate(() => document.activeElement?.getAttribute("data-delete-room"))).toBe(emptyRoomName);
       expect((await admin().rooms.getRoom({ roomId: emptyRoomId })).room?.name).toBe(emptyRoomName);
+
+      // The code box: Tab indents, Escape then Tab leaves it (no keyboard trap).
+      await page.click("#nav-macros");
+      await openMacro(page, "writer");
+      await page.click("#lock-acquire");
+      await page.waitForSelector("#editor-mode:has-text('editing')");
+      await page.focus("#macro-code");
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe("macro-code");
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.id)).not.toBe("macro-code");
+      await page.click("#lock-release");
+      await page.waitForSelector("#editor-mode:has-text('read-only')");
     });
 
     it("raised no script errors and no CSP violations", () => {
