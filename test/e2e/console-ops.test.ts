@@ -383,15 +383,22 @@ describe("console operations (Chromium)", () => {
         await p.waitForSelector("#members-table");
         expect(await errorsAndControls()).toEqual([]);
 
+        // Macros and rules: either the shell does not offer the screen (no menu entry, the address
+        // leads to "Who am I"), or the screen says calmly what is missing. Never a refused call.
         await p.goto(`${origin}/console/#/macros`);
-        await p.waitForSelector("#macro-room option:nth-child(2)", { state: "attached" });
-        await p.selectOption("#macro-room", { label: roomName });
-        await p.waitForSelector("#macros-list .notice.info");
-        expect(await p.textContent("#macros-list")).toContain("macros.read");
+        await p.waitForSelector("#macro-room option:nth-child(2), #whoami", { state: "attached" });
+        if (await p.$("#macro-room")) {
+          await p.selectOption("#macro-room", { label: roomName });
+          await p.waitForSelector("#macros-list .notice.info");
+          expect(await p.textContent("#macros-list")).toContain("macros.read");
+        } else {
+          expect(await p.$("#nav-macros")).toBeNull();
+        }
         expect(await errorsAndControls()).toEqual([]);
 
         await p.goto(`${origin}/console/#/rules`);
-        await p.waitForSelector("#rules-list .notice.info");
+        await p.waitForSelector("#rules-list .notice.info, #whoami");
+        if (!(await p.$("#rules-list"))) expect(await p.$("#nav-rules")).toBeNull();
         expect(await errorsAndControls()).toEqual([]);
       } finally {
         await own.close();
@@ -517,9 +524,8 @@ describe("console operations (Chromium)", () => {
       expect(await page.getAttribute("#nav-toggle", "aria-expanded")).toBe("false");
       expect(await page.evaluate(() => document.activeElement?.id)).toBe("nav-toggle");
       await page.keyboard.press("Enter");
-      await page.keyboard.press("Tab"); // the first section link
-      await page.keyboard.press("Tab");
-      await page.keyboard.press("Tab");
+      // Tab through the section links to Rooms.
+      for (let i = 0; i < 12 && (await page.evaluate(() => document.activeElement?.id)) !== "nav-rooms"; i++) await page.keyboard.press("Tab");
       expect(await page.evaluate(() => document.activeElement?.id)).toBe("nav-rooms");
       await page.keyboard.press("Enter");
       await page.waitForSelector("#rooms-table");
@@ -528,6 +534,7 @@ describe("console operations (Chromium)", () => {
     });
 
     it("reaches every control of a screen by keyboard, each with a visible focus ring; dialogs open, trap and close by keyboard", async () => {
+      await page.setViewportSize(desktop);
       await page.goto("about:blank");
       await page.goto(`${origin}/console/#/rooms`);
       await page.waitForSelector(`button[data-delete-room="${emptyRoomName}"]`);

@@ -4,42 +4,14 @@ import type { GetServerInfoResponse, WhoAmIResponse } from "../../../gen/gatehou
 import type { Api } from "./api.js";
 import { failureOf } from "./api.js";
 import { formatTime, h, replace, type Child } from "./dom.js";
+import { track } from "./in-flight.js";
+
+export { settled, track } from "./in-flight.js";
 
 /**
  * Shared pieces of the console's screens: the progress indicator, error
  * and notice boxes, and the context every view receives.
  */
-
-/** pending holds the calls in flight that fill a screen (see track and settled). */
-const pending = new Set<Promise<unknown>>();
-
-/** track counts `work` as filling the screen until it settles (settled() waits for it). */
-export function track<T>(work: Promise<T>): Promise<T> {
-  pending.add(work);
-  const done = () => pending.delete(work);
-  work.then(done, done);
-  return work;
-}
-
-/**
- * settled resolves once no tracked call is in flight (including those that
- * tracked calls start when they end), or after `timeoutMs`. The shell
- * shows a new screen only then, so content does not jump as its lists
- * arrive one by one (cumulative layout shift).
- */
-export async function settled(timeoutMs = 1500): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (pending.size === 0) {
-      // A call that just ended may start the next one (a room list, then its macros).
-      await new Promise((r) => setTimeout(r, 0));
-      if (pending.size === 0) return;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) return;
-    await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, left))]);
-  }
-}
 
 /** Progress drives the top progress bar (and a button's busy state) while work is in flight. */
 export interface Progress {

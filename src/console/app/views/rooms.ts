@@ -143,10 +143,9 @@ export function roomsView(ctx: ViewContext): View {
     return section(
       `Locks in ${room.name}`,
       { id: "room-locks" },
-      h("p", { class: "muted" }, "Who is editing what. A lease that is not refreshed runs out at its expiry."),
+      h("p", { class: "muted" }, "Who is editing what (as of opening this panel). A lease that is not refreshed runs out at its expiry."),
       status,
       body,
-      h("div", { class: "actions" }, button("Refresh", () => void load(), { id: "room-locks-refresh", class: "small" })),
     );
   };
 
@@ -223,7 +222,7 @@ export function roomsView(ctx: ViewContext): View {
           h(
             "span",
             { class: "row-actions" },
-            r.myRole !== RoomRole.UNSPECIFIED ? button("Members & locks", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members & locks of ${r.name}` }) : "",
+            r.myRole !== RoomRole.UNSPECIFIED ? button("Members", () => void showRoom(r), { class: "small", "data-room": r.name, "aria-label": `Members of ${r.name}, and its locks` }) : "",
             isRoomAdmin(r) && ctx.can("rooms.write") ? button("Delete", () => void deleteRoom(r), { class: "small danger", "data-delete-room": r.name, "aria-label": `Delete room ${r.name}` }) : "",
           ),
         ]),
