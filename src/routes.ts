@@ -33,6 +33,7 @@ import { ormPolicyStore } from "./store/policies.js";
 import { createReposService } from "./services/repos.js";
 import { createRoomsService, roomEventsOver } from "./services/rooms.js";
 import { ormRoomStore } from "./store/rooms.js";
+import { countRoomContents } from "./store/room-contents.js";
 import { createRulesService } from "./services/rules.js";
 import { createRolesService } from "./services/roles.js";
 import { createTenantsService } from "./services/tenants.js";
@@ -108,7 +109,7 @@ export function registerRoutes(router: ConnectRouter, deps: Deps): void {
     TenantsService,
     createTenantsService({ tenants: ormTenantStore, audit: deps.audit, systemRead: (fn) => deps.db.asSystem(fn, { readOnly: true }) }),
   );
-  router.service(RoomsService, createRoomsService({ rooms: ormRoomStore, events: roomEventsOver(deps) }));
+  router.service(RoomsService, createRoomsService({ rooms: ormRoomStore, events: roomEventsOver(deps), contents: { count: countRoomContents } }));
   router.service(
     PoliciesService,
     createPoliciesService({ layers: ormPolicyStore, effective: deps.policies, macros: createMacroPolicyHooks(deps), users: managedUsersOverGrants }),

@@ -47,7 +47,12 @@ export function createRoomsService(deps: RoomsDeps): ServiceImpl<typeof RoomsSer
     },
 
     async getRoom(req, ctx) {
-      return { room: roomMessage(await getRoom(deps, callOf(ctx), req.roomId.toLowerCase())) };
+      const detail = await getRoom(deps, callOf(ctx), req.roomId.toLowerCase());
+      const counts = detail.contents;
+      return {
+        room: roomMessage(detail),
+        contents: counts && { memberCount: counts.members, macroCount: counts.macros, repoCount: counts.repos, recordCount: counts.records },
+      };
     },
 
     async listRooms(req, ctx) {

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/rooms.proto.
  */
 export const file_gatehouse_v1_rooms: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvcm9vbXMucHJvdG8SDGdhdGVob3VzZS52MSKRAQoEUm9vbRIPCgdyb29tX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKB215X3JvbGUYBSABKA4yFi5nYXRlaG91c2UudjEuUm9vbVJvbGUiVQoKUm9vbU1lbWJlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEiQKBHJvbGUYAyABKA4yFi5nYXRlaG91c2UudjEuUm9vbVJvbGUiKwoRQ3JlYXRlUm9vbVJlcXVlc3QSFgoEbmFtZRgBIAEoCUIIukgFcgMYgAIiNgoSQ3JlYXRlUm9vbVJlc3BvbnNlEiAKBHJvb20YASABKAsyEi5nYXRlaG91c2UudjEuUm9vbSIrCg5HZXRSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASIzCg9HZXRSb29tUmVzcG9uc2USIAoEcm9vbRgBIAEoCzISLmdhdGVob3VzZS52MS5Sb29tIkwKEExpc3RSb29tc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RSb29tc1Jlc3BvbnNlEiEKBXJvb21zGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi4KEURlbGV0ZVJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVJvb21SZXNwb25zZSJ+ChRBZGRSb29tTWVtYmVyUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARIwCgRyb2xlGAMgASgOMhYuZ2F0ZWhvdXNlLnYxLlJvb21Sb2xlQgq6SAeCAQQQASAAIkEKFUFkZFJvb21NZW1iZXJSZXNwb25zZRIoCgZtZW1iZXIYASABKAsyGC5nYXRlaG91c2UudjEuUm9vbU1lbWJlciJPChdSZW1vdmVSb29tTWVtYmVyUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABASIaChhSZW1vdmVSb29tTWVtYmVyUmVzcG9uc2UibQoWTGlzdFJvb21NZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAgiXQoXTGlzdFJvb21NZW1iZXJzUmVzcG9uc2USKQoHbWVtYmVycxgBIAMoCzIYLmdhdGVob3VzZS52MS5Sb29tTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIwChNHZXRSb29tVG9rZW5SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIkIKFEdldFJvb21Ub2tlblJlc3BvbnNlEhQKDGVkaXRvcl90b2tlbhgBIAEoCRIUCgx2aWV3ZXJfdG9rZW4YAiABKAkypQcKDFJvb21zU2VydmljZRJkCgpDcmVhdGVSb29tEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJvb21SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJvb21SZXNwb25zZSITyvMYDxoLcm9vbXMud3JpdGUwARJmCgdHZXRSb29tEhwuZ2F0ZWhvdXNlLnYxLkdldFJvb21SZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFJvb21SZXNwb25zZSIekAIByvMYFxoKcm9vbXMucmVhZCABOgdyb29tX2lkEmEKCUxpc3RSb29tcxIeLmdhdGVob3VzZS52MS5MaXN0Um9vbXNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RSb29tc1Jlc3BvbnNlIhOQAgHK8xgMGgpyb29tcy5yZWFkEm8KCkRlbGV0ZVJvb20SHy5nYXRlaG91c2UudjEuRGVsZXRlUm9vbVJlcXVlc3QaIC5nYXRlaG91c2UudjEuRGVsZXRlUm9vbVJlc3BvbnNlIh7K8xgaGgtyb29tcy53cml0ZSADMAE6B3Jvb21faWQSeAoNQWRkUm9vbU1lbWJlchIiLmdhdGVob3VzZS52MS5BZGRSb29tTWVtYmVyUmVxdWVzdBojLmdhdGVob3VzZS52MS5BZGRSb29tTWVtYmVyUmVzcG9uc2UiHsrzGBoaC3Jvb21zLndyaXRlIAMwAToHcm9vbV9pZBKBAQoQUmVtb3ZlUm9vbU1lbWJlchIlLmdhdGVob3VzZS52MS5SZW1vdmVSb29tTWVtYmVyUmVxdWVzdBomLmdhdGVob3VzZS52MS5SZW1vdmVSb29tTWVtYmVyUmVzcG9uc2UiHsrzGBoaC3Jvb21zLndyaXRlIAMwAToHcm9vbV9pZBJ+Cg9MaXN0Um9vbU1lbWJlcnMSJC5nYXRlaG91c2UudjEuTGlzdFJvb21NZW1iZXJzUmVxdWVzdBolLmdhdGVob3VzZS52MS5MaXN0Um9vbU1lbWJlcnNSZXNwb25zZSIekAIByvMYFxoKcm9vbXMucmVhZCABOgdyb29tX2lkEnUKDEdldFJvb21Ub2tlbhIhLmdhdGVob3VzZS52MS5HZXRSb29tVG9rZW5SZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLkdldFJvb21Ub2tlblJlc3BvbnNlIh7K8xgaGgtyb29tcy53cml0ZSADKAE6B3Jvb21faWRiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvcm9vbXMucHJvdG8SDGdhdGVob3VzZS52MSKRAQoEUm9vbRIPCgdyb29tX2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKB215X3JvbGUYBSABKA4yFi5nYXRlaG91c2UudjEuUm9vbVJvbGUiVQoKUm9vbU1lbWJlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEiQKBHJvbGUYAyABKA4yFi5nYXRlaG91c2UudjEuUm9vbVJvbGUiKwoRQ3JlYXRlUm9vbVJlcXVlc3QSFgoEbmFtZRgBIAEoCUIIukgFcgMYgAIiNgoSQ3JlYXRlUm9vbVJlc3BvbnNlEiAKBHJvb20YASABKAsyEi5nYXRlaG91c2UudjEuUm9vbSIrCg5HZXRSb29tUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABASJhCg9HZXRSb29tUmVzcG9uc2USIAoEcm9vbRgBIAEoCzISLmdhdGVob3VzZS52MS5Sb29tEiwKCGNvbnRlbnRzGAIgASgLMhouZ2F0ZWhvdXNlLnYxLlJvb21Db250ZW50cyJjCgxSb29tQ29udGVudHMSFAoMbWVtYmVyX2NvdW50GAEgASgFEhMKC21hY3JvX2NvdW50GAIgASgFEhIKCnJlcG9fY291bnQYAyABKAUSFAoMcmVjb3JkX2NvdW50GAQgASgDIkwKEExpc3RSb29tc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIIk8KEUxpc3RSb29tc1Jlc3BvbnNlEiEKBXJvb21zGAEgAygLMhIuZ2F0ZWhvdXNlLnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi4KEURlbGV0ZVJvb21SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIhQKEkRlbGV0ZVJvb21SZXNwb25zZSJ+ChRBZGRSb29tTWVtYmVyUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABARIwCgRyb2xlGAMgASgOMhYuZ2F0ZWhvdXNlLnYxLlJvb21Sb2xlQgq6SAeCAQQQASAAIkEKFUFkZFJvb21NZW1iZXJSZXNwb25zZRIoCgZtZW1iZXIYASABKAsyGC5nYXRlaG91c2UudjEuUm9vbU1lbWJlciJPChdSZW1vdmVSb29tTWVtYmVyUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIZCgd1c2VyX2lkGAIgASgJQgi6SAVyA7ABASIaChhSZW1vdmVSb29tTWVtYmVyUmVzcG9uc2UibQoWTGlzdFJvb21NZW1iZXJzUmVxdWVzdBIZCgdyb29tX2lkGAEgASgJQgi6SAVyA7ABARIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgAgiXQoXTGlzdFJvb21NZW1iZXJzUmVzcG9uc2USKQoHbWVtYmVycxgBIAMoCzIYLmdhdGVob3VzZS52MS5Sb29tTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIwChNHZXRSb29tVG9rZW5SZXF1ZXN0EhkKB3Jvb21faWQYASABKAlCCLpIBXIDsAEBIkIKFEdldFJvb21Ub2tlblJlc3BvbnNlEhQKDGVkaXRvcl90b2tlbhgBIAEoCRIUCgx2aWV3ZXJfdG9rZW4YAiABKAkypQcKDFJvb21zU2VydmljZRJkCgpDcmVhdGVSb29tEh8uZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJvb21SZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkNyZWF0ZVJvb21SZXNwb25zZSITyvMYDxoLcm9vbXMud3JpdGUwARJmCgdHZXRSb29tEhwuZ2F0ZWhvdXNlLnYxLkdldFJvb21SZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldFJvb21SZXNwb25zZSIekAIByvMYFxoKcm9vbXMucmVhZCABOgdyb29tX2lkEmEKCUxpc3RSb29tcxIeLmdhdGVob3VzZS52MS5MaXN0Um9vbXNSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkxpc3RSb29tc1Jlc3BvbnNlIhOQAgHK8xgMGgpyb29tcy5yZWFkEm8KCkRlbGV0ZVJvb20SHy5nYXRlaG91c2UudjEuRGVsZXRlUm9vbVJlcXVlc3QaIC5nYXRlaG91c2UudjEuRGVsZXRlUm9vbVJlc3BvbnNlIh7K8xgaGgtyb29tcy53cml0ZSADMAE6B3Jvb21faWQSeAoNQWRkUm9vbU1lbWJlchIiLmdhdGVob3VzZS52MS5BZGRSb29tTWVtYmVyUmVxdWVzdBojLmdhdGVob3VzZS52MS5BZGRSb29tTWVtYmVyUmVzcG9uc2UiHsrzGBoaC3Jvb21zLndyaXRlIAMwAToHcm9vbV9pZBKBAQoQUmVtb3ZlUm9vbU1lbWJlchIlLmdhdGVob3VzZS52MS5SZW1vdmVSb29tTWVtYmVyUmVxdWVzdBomLmdhdGVob3VzZS52MS5SZW1vdmVSb29tTWVtYmVyUmVzcG9uc2UiHsrzGBoaC3Jvb21zLndyaXRlIAMwAToHcm9vbV9pZBJ+Cg9MaXN0Um9vbU1lbWJlcnMSJC5nYXRlaG91c2UudjEuTGlzdFJvb21NZW1iZXJzUmVxdWVzdBolLmdhdGVob3VzZS52MS5MaXN0Um9vbU1lbWJlcnNSZXNwb25zZSIekAIByvMYFxoKcm9vbXMucmVhZCABOgdyb29tX2lkEnUKDEdldFJvb21Ub2tlbhIhLmdhdGVob3VzZS52MS5HZXRSb29tVG9rZW5SZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLkdldFJvb21Ub2tlblJlc3BvbnNlIh7K8xgaGgtyb29tcy53cml0ZSADKAE6B3Jvb21faWRiBnByb3RvMw", [file_buf_validate_validate, file_gatehouse_v1_access, file_gatehouse_v1_common, file_google_protobuf_timestamp]);
 
 /**
  * Room is a workspace inside a tenant.
@@ -181,6 +181,15 @@ export type GetRoomResponse = Message<"gatehouse.v1.GetRoomResponse"> & {
    * @generated from field: gatehouse.v1.Room room = 1;
    */
   room?: Room | undefined;
+
+  /**
+   * contents counts what DeleteRoom would delete with the room, so a
+   * confirmation can name it. Set only when the caller may delete the room
+   * (room ADMIN); unset otherwise.
+   *
+   * @generated from field: gatehouse.v1.RoomContents contents = 2;
+   */
+  contents?: RoomContents | undefined;
 };
 
 /**
@@ -189,6 +198,49 @@ export type GetRoomResponse = Message<"gatehouse.v1.GetRoomResponse"> & {
  */
 export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_rooms, 5);
+
+/**
+ * RoomContents counts what belongs to a room.
+ *
+ * @generated from message gatehouse.v1.RoomContents
+ */
+export type RoomContents = Message<"gatehouse.v1.RoomContents"> & {
+  /**
+   * member_count is the number of the room's members.
+   *
+   * @generated from field: int32 member_count = 1;
+   */
+  memberCount: number;
+
+  /**
+   * macro_count is the number of the room's macros (manual and imported).
+   *
+   * @generated from field: int32 macro_count = 2;
+   */
+  macroCount: number;
+
+  /**
+   * repo_count is the number of the room's repos.
+   *
+   * @generated from field: int32 repo_count = 3;
+   */
+  repoCount: number;
+
+  /**
+   * record_count is the number of records the room's macros stored
+   * (`gatehouse:store`), in every collection.
+   *
+   * @generated from field: int64 record_count = 4;
+   */
+  recordCount: bigint;
+};
+
+/**
+ * Describes the message gatehouse.v1.RoomContents.
+ * Use `create(RoomContentsSchema)` to create a new message.
+ */
+export const RoomContentsSchema: GenMessage<RoomContents> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_rooms, 6);
 
 /**
  * ListRoomsRequest is the request of ListRooms.
@@ -218,7 +270,7 @@ export type ListRoomsRequest = Message<"gatehouse.v1.ListRoomsRequest"> & {
  * Use `create(ListRoomsRequestSchema)` to create a new message.
  */
 export const ListRoomsRequestSchema: GenMessage<ListRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 6);
+  messageDesc(file_gatehouse_v1_rooms, 7);
 
 /**
  * ListRoomsResponse is the response of ListRooms.
@@ -246,7 +298,7 @@ export type ListRoomsResponse = Message<"gatehouse.v1.ListRoomsResponse"> & {
  * Use `create(ListRoomsResponseSchema)` to create a new message.
  */
 export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 7);
+  messageDesc(file_gatehouse_v1_rooms, 8);
 
 /**
  * DeleteRoomRequest is the request of DeleteRoom.
@@ -267,7 +319,7 @@ export type DeleteRoomRequest = Message<"gatehouse.v1.DeleteRoomRequest"> & {
  * Use `create(DeleteRoomRequestSchema)` to create a new message.
  */
 export const DeleteRoomRequestSchema: GenMessage<DeleteRoomRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 8);
+  messageDesc(file_gatehouse_v1_rooms, 9);
 
 /**
  * DeleteRoomResponse is the response of DeleteRoom; it is empty.
@@ -282,7 +334,7 @@ export type DeleteRoomResponse = Message<"gatehouse.v1.DeleteRoomResponse"> & {
  * Use `create(DeleteRoomResponseSchema)` to create a new message.
  */
 export const DeleteRoomResponseSchema: GenMessage<DeleteRoomResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 9);
+  messageDesc(file_gatehouse_v1_rooms, 10);
 
 /**
  * AddRoomMemberRequest is the request of AddRoomMember.
@@ -317,7 +369,7 @@ export type AddRoomMemberRequest = Message<"gatehouse.v1.AddRoomMemberRequest"> 
  * Use `create(AddRoomMemberRequestSchema)` to create a new message.
  */
 export const AddRoomMemberRequestSchema: GenMessage<AddRoomMemberRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 10);
+  messageDesc(file_gatehouse_v1_rooms, 11);
 
 /**
  * AddRoomMemberResponse is the response of AddRoomMember.
@@ -338,7 +390,7 @@ export type AddRoomMemberResponse = Message<"gatehouse.v1.AddRoomMemberResponse"
  * Use `create(AddRoomMemberResponseSchema)` to create a new message.
  */
 export const AddRoomMemberResponseSchema: GenMessage<AddRoomMemberResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 11);
+  messageDesc(file_gatehouse_v1_rooms, 12);
 
 /**
  * RemoveRoomMemberRequest is the request of RemoveRoomMember.
@@ -366,7 +418,7 @@ export type RemoveRoomMemberRequest = Message<"gatehouse.v1.RemoveRoomMemberRequ
  * Use `create(RemoveRoomMemberRequestSchema)` to create a new message.
  */
 export const RemoveRoomMemberRequestSchema: GenMessage<RemoveRoomMemberRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 12);
+  messageDesc(file_gatehouse_v1_rooms, 13);
 
 /**
  * RemoveRoomMemberResponse is the response of RemoveRoomMember; it is empty.
@@ -381,7 +433,7 @@ export type RemoveRoomMemberResponse = Message<"gatehouse.v1.RemoveRoomMemberRes
  * Use `create(RemoveRoomMemberResponseSchema)` to create a new message.
  */
 export const RemoveRoomMemberResponseSchema: GenMessage<RemoveRoomMemberResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 13);
+  messageDesc(file_gatehouse_v1_rooms, 14);
 
 /**
  * ListRoomMembersRequest is the request of ListRoomMembers.
@@ -418,7 +470,7 @@ export type ListRoomMembersRequest = Message<"gatehouse.v1.ListRoomMembersReques
  * Use `create(ListRoomMembersRequestSchema)` to create a new message.
  */
 export const ListRoomMembersRequestSchema: GenMessage<ListRoomMembersRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 14);
+  messageDesc(file_gatehouse_v1_rooms, 15);
 
 /**
  * ListRoomMembersResponse is the response of ListRoomMembers.
@@ -446,7 +498,7 @@ export type ListRoomMembersResponse = Message<"gatehouse.v1.ListRoomMembersRespo
  * Use `create(ListRoomMembersResponseSchema)` to create a new message.
  */
 export const ListRoomMembersResponseSchema: GenMessage<ListRoomMembersResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 15);
+  messageDesc(file_gatehouse_v1_rooms, 16);
 
 /**
  * GetRoomTokenRequest is the request of GetRoomToken.
@@ -467,7 +519,7 @@ export type GetRoomTokenRequest = Message<"gatehouse.v1.GetRoomTokenRequest"> & 
  * Use `create(GetRoomTokenRequestSchema)` to create a new message.
  */
 export const GetRoomTokenRequestSchema: GenMessage<GetRoomTokenRequest> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 16);
+  messageDesc(file_gatehouse_v1_rooms, 17);
 
 /**
  * GetRoomTokenResponse is the response of GetRoomToken.
@@ -497,7 +549,7 @@ export type GetRoomTokenResponse = Message<"gatehouse.v1.GetRoomTokenResponse"> 
  * Use `create(GetRoomTokenResponseSchema)` to create a new message.
  */
 export const GetRoomTokenResponseSchema: GenMessage<GetRoomTokenResponse> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_rooms, 17);
+  messageDesc(file_gatehouse_v1_rooms, 18);
 
 /**
  * RoomsService manages rooms (workspaces inside a tenant: a sheet, a
@@ -526,6 +578,8 @@ export const RoomsService: GenService<{
   },
   /**
    * GetRoom returns one room. The caller must be a member (VIEWER or above).
+   * A room ADMIN also gets the room's contents (counts of members, macros,
+   * repos and stored records), for a delete confirmation.
    *
    * Errors: NOT_FOUND (no such room, or another tenant's); PERMISSION_DENIED
    * (missing `rooms.read`, or ROOM_ROLE_REQUIRED).

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createGatehouseClient, errorDetailOf, type ErrorDetail, type GatehouseClient, type Interceptor } from "@gatehouse/client/web";
 import { csrfCookie, readCookie } from "../../auth/cookies.js";
+import { track } from "./in-flight.js";
 
 /** Api is the console's set of typed clients (the same shape as the service-to-service client). */
 export type Api = GatehouseClient;
@@ -22,7 +23,8 @@ export function createApi(options: { baseUrl?: string; onSessionLost?: (err: Con
     const token = readCookie(document.cookie, csrfCookie);
     if (token) req.header.set("x-csrf-token", token);
     try {
-      return await next(req);
+      // Counted while in flight: a new screen is shown once its first calls are answered.
+      return await track(next(req));
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.Unauthenticated && req.method.name !== "Login") options.onSessionLost?.(e);

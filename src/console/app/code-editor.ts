@@ -33,7 +33,8 @@ function offsetOf(code: string, line: number, column: number): number {
 /** createCodeEditor builds a CodeEditor; `onInput` runs after every edit. */
 export function createCodeEditor(onInput: () => void): CodeEditor {
   const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
-  const textarea = h("textarea", { id: "macro-code", class: "code", spellcheck: "false", wrap: "off", autocomplete: "off", "aria-label": "Macro code" });
+  const textarea = h("textarea", { id: "macro-code", class: "code", spellcheck: "false", wrap: "off", autocomplete: "off", "aria-label": "Macro code", "aria-describedby": "macro-code-keys" });
+  const keys = h("p", { id: "macro-code-keys", class: "hint" }, "Tab indents; press Escape, then Tab, to leave the code.");
   const list = h("div", { id: "violations", "aria-live": "polite" });
   let marks = new Map<number, string>();
 
@@ -55,16 +56,29 @@ export function createCodeEditor(onInput: () => void): CodeEditor {
   textarea.addEventListener("scroll", () => {
     gutter.scrollTop = textarea.scrollTop;
   });
+  // Tab indents instead of leaving the editor; Escape first lets the next Tab leave it
+  // (so the keyboard is never trapped), as does Shift+Tab backwards.
+  let leaving = false;
+  textarea.addEventListener("blur", () => {
+    leaving = false;
+  });
   textarea.addEventListener("keydown", (ev) => {
-    // Tab indents instead of leaving the editor.
-    if (ev.key !== "Tab" || ev.shiftKey || textarea.readOnly) return;
+    if (ev.key === "Escape") {
+      leaving = true;
+      return;
+    }
+    if (ev.key !== "Tab") {
+      leaving = false;
+      return;
+    }
+    if (ev.shiftKey || textarea.readOnly || leaving) return;
     ev.preventDefault();
     textarea.setRangeText("  ", textarea.selectionStart, textarea.selectionEnd, "end");
     textarea.dispatchEvent(new Event("input"));
   });
 
   return {
-    el: h("div", { class: "code-editor" }, h("div", { class: "editor-frame" }, gutter, textarea), list),
+    el: h("div", { class: "code-editor" }, h("div", { class: "editor-frame" }, gutter, textarea), keys, list),
     textarea,
     value: () => textarea.value,
     setValue(code) {

@@ -45,13 +45,24 @@ export function replace(parent: Node, ...children: Child[]): void {
   append(parent, children);
 }
 
-/** table builds a table from a header row and body rows (each cell any Child). */
-export function table(headers: readonly string[], rows: readonly (readonly Child[])[], attrs: Attrs = {}): HTMLTableElement {
+/**
+ * table builds a table from a header row and body rows (each cell any
+ * Child), inside a box of its own that scrolls sideways when the table is
+ * wider than the screen (so the page never does). The box is a labelled,
+ * focusable region, so a keyboard can scroll it too. Give `aria-label` to
+ * name it; otherwise it is named after its columns.
+ */
+export function table(headers: readonly string[], rows: readonly (readonly Child[])[], attrs: Attrs = {}): HTMLElement {
+  const label = typeof attrs["aria-label"] === "string" ? attrs["aria-label"] : `Table of ${headers.filter(Boolean).join(", ").toLowerCase()}`;
   return h(
-    "table",
-    attrs,
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.length === 0 ? h("tr", {}, h("td", { colspan: headers.length, class: "empty" }, "nothing here yet")) : rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))),
+    "div",
+    { class: "table-scroll", role: "region", tabindex: 0, "aria-label": label },
+    h(
+      "table",
+      attrs,
+      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t || h("span", { class: "sr-only" }, "Actions"))))),
+      h("tbody", {}, rows.length === 0 ? h("tr", {}, h("td", { colspan: headers.length, class: "empty" }, "nothing here yet")) : rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))),
+    ),
   );
 }
 
@@ -93,4 +104,9 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+}
+
+/** plural renders a count with its noun: "1 macro", "3 macros". */
+export function plural(n: number | bigint, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 || n === 1n ? one : many}`;
 }

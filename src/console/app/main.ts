@@ -4,7 +4,7 @@ import { allows, type Need } from "./access.js";
 import { Code } from "@connectrpc/connect";
 import { createApi, failureOf, hasSessionCookie } from "./api.js";
 import { h, replace } from "./dom.js";
-import { createProgress, errorBox, type View, type ViewContext } from "./ui.js";
+import { collapsibleNav, createProgress, errorBox, settled, type View, type ViewContext } from "./ui.js";
 import { auditView } from "./views/audit.js";
 import { loginView } from "./views/login.js";
 import { macrosView } from "./views/macros.js";
@@ -104,8 +104,10 @@ function shell(me: WhoAmIResponse): void {
     }, signOut);
   });
 
+  let rendering = 0;
   const render = async () => {
     const route = routeOf(location.hash, ctx);
+    const generation = ++rendering;
     await current?.dispose?.();
     current = undefined;
     if (!signedIn) return;
@@ -117,8 +119,12 @@ function shell(me: WhoAmIResponse): void {
     }
     document.title = `${route.title} · Gatehouse`;
     try {
-      current = route.view(ctx);
-      replace(main, current.el);
+      const view = route.view(ctx);
+      current = view;
+      // Show the screen once its first calls are answered, so it does not jump as they arrive.
+      await settled();
+      if (generation !== rendering) return;
+      replace(main, view.el);
     } catch (err) {
       replace(main, errorBox(err, route.title));
     }
@@ -131,7 +137,7 @@ function shell(me: WhoAmIResponse): void {
       "header",
       { class: "topbar" },
       h("a", { class: "brand", href: "#/whoami" }, "Gatehouse"),
-      nav,
+      collapsibleNav(nav),
       h("span", { class: "me" }, h("span", { id: "me-name" }, me.user?.username ?? ""), " ", h("span", { class: "badge level" }, levelName(me.level))),
       signOut,
     ),

@@ -1,9 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { WhoAmIResponse } from "../../../gen/gatehouse/v1/auth_pb.js";
+import type { GetServerInfoResponse, WhoAmIResponse } from "../../../gen/gatehouse/v1/auth_pb.js";
 import type { Api } from "./api.js";
 import { failureOf } from "./api.js";
 import { formatTime, h, replace, type Child } from "./dom.js";
+import { track } from "./in-flight.js";
+
+export { settled, track } from "./in-flight.js";
 
 /**
  * Shared pieces of the console's screens: the progress indicator, error
@@ -37,7 +40,7 @@ export function createProgress(bar: HTMLElement, label: HTMLElement): Progress {
         button.classList.add("busy");
       }
       try {
-        return await work();
+        return await track(work());
       } finally {
         active.delete(id);
         render();
@@ -71,6 +74,11 @@ export interface View {
 /** notice renders a message box of a kind (ok, info, warn, error). */
 export function notice(kind: "ok" | "info" | "warn" | "error", ...children: Child[]): HTMLElement {
   return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
+}
+
+/** notAllowed says, without alarm, that the caller may not see something here, and why. */
+export function notAllowed(what: string, why: string): HTMLElement {
+  return notice("info", `You cannot see ${what} here: ${why}.`);
 }
 
 /**
@@ -113,7 +121,7 @@ export function codeLabel(code: Code): string {
 export async function loadInto<T>(target: HTMLElement, what: string, load: () => Promise<T>, render: (value: T) => Child): Promise<T | undefined> {
   replace(target, h("p", { class: "muted loading" }, `Loading ${what}…`));
   try {
-    const value = await load();
+    const value = await track(load());
     replace(target, render(value));
     return value;
   } catch (err) {
@@ -130,4 +138,115 @@ export function section(title: string, attrs: Record<string, string>, ...childre
 /** button renders a button that runs `onClick` (type=button unless said otherwise). */
 export function button(label: string, onClick: (ev: Event) => void, attrs: Record<string, string | boolean> = {}): HTMLButtonElement {
   return h("button", { type: "button", ...attrs, onclick: onClick }, label);
+}
+
+/** DialogOptions describe a modal dialog: its title, body and the label of its confirming button. */
+export interface DialogOptions {
+  /** id is the dialog element's id (tests and labels use it). */
+  id: string;
+  title: string;
+  body: Child;
+  confirmLabel: string;
+  /** danger styles the confirming button as destructive. */
+  danger?: boolean;
+  /**
+   * onConfirm runs when the confirming button is pressed; the dialog stays
+   * open (and its status shows the error) while it throws, and closes when
+   * it resolves. Without it, confirming just closes.
+   */
+  onConfirm?: (status: HTMLElement) => Promise<void>;
+}
+
+/**
+ * openDialog shows a modal <dialog> (focus moves into it, Escape or
+ * "Cancel" closes it, the page behind is inert) and answers true once the
+ * confirming button has done its work, false when cancelled. Focus goes
+ * back to where it was.
+ */
+export function openDialog(progress: Progress, options: DialogOptions): Promise<boolean> {
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const titleId = `${options.id}-title`;
+  const status = h("div", { class: "dialog-status", "aria-live": "polite" });
+  const confirm = h("button", { type: "button", class: options.danger ? "danger solid" : "primary", id: `${options.id}-confirm` }, options.confirmLabel);
+  const cancel = h("button", { type: "button", id: `${options.id}-cancel` }, "Cancel");
+  const dialog = h(
+    "dialog",
+    { id: options.id, class: "dialog", "aria-labelledby": titleId },
+    h("h2", { id: titleId }, options.title),
+    h("div", { class: "dialog-body" }, options.body),
+    status,
+    h("div", { class: "actions dialog-actions" }, cancel, confirm),
+  );
+  return new Promise<boolean>((resolve) => {
+    let confirmed = false;
+    const finish = () => {
+      dialog.remove();
+      opener?.focus();
+      resolve(confirmed);
+    };
+    dialog.addEventListener("close", finish, { once: true });
+    cancel.addEventListener("click", () => dialog.close());
+    confirm.addEventListener("click", () => {
+      if (!options.onConfirm) {
+        confirmed = true;
+        dialog.close();
+        return;
+      }
+      replace(status);
+      void progress.run(options.title, () => options.onConfirm!(status), confirm).then(
+        () => {
+          confirmed = true;
+          dialog.close();
+        },
+        (err: unknown) => replace(status, errorBox(err, options.confirmLabel)),
+      );
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    // Destructive dialogs start on "Cancel", so Enter does not delete by accident.
+    (options.danger ? cancel : confirm).focus();
+  });
+}
+
+/** serverInfoCache keeps one GetServerInfo answer per client: the limits do not change while the page lives. */
+const serverInfoCache = new WeakMap<Api, Promise<GetServerInfoResponse | undefined>>();
+
+/** serverInfoOf answers the server's limits (lease range, policy bounds), or undefined when the call fails. */
+export function serverInfoOf(api: Api): Promise<GetServerInfoResponse | undefined> {
+  let info = serverInfoCache.get(api);
+  if (!info) {
+    info = api.auth.getServerInfo({}).catch(() => {
+      serverInfoCache.delete(api); // ask again next time
+      return undefined;
+    });
+    serverInfoCache.set(api, info);
+  }
+  return info;
+}
+
+/**
+ * collapsibleNav wraps the section links in a disclosure that a "Menu"
+ * button opens on narrow screens (the stylesheet shows the links inline on
+ * wide ones, and hides the button). Following a link or pressing Escape
+ * closes it.
+ */
+export function collapsibleNav(nav: HTMLElement): HTMLElement {
+  if (!nav.id) nav.id = "nav";
+  const toggle = h("button", { type: "button", class: "nav-toggle", id: "nav-toggle", "aria-expanded": "false", "aria-controls": nav.id }, h("span", { class: "nav-toggle-icon", "aria-hidden": "true" }), "Menu");
+  const wrap = h("div", { class: "nav-wrap" }, toggle, nav);
+  const setOpen = (open: boolean) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    wrap.classList.toggle("open", open);
+  };
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  nav.addEventListener("click", (ev) => {
+    if (ev.target instanceof HTMLAnchorElement) setOpen(false);
+  });
+  wrap.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && wrap.classList.contains("open")) {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+  return wrap;
 }

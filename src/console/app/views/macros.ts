@@ -1,13 +1,15 @@
-import type { JsonValue } from "@bufbuild/protobuf";
+import { isFieldSet, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { Outcome } from "../../../../gen/gatehouse/v1/common_pb.js";
-import type { Lock } from "../../../../gen/gatehouse/v1/locks_pb.js";
-import type { Macro } from "../../../../gen/gatehouse/v1/macros_pb.js";
+import { Outcome, PolicySchema, RoomRole } from "../../../../gen/gatehouse/v1/common_pb.js";
+import { MacroSourceKind, type Macro } from "../../../../gen/gatehouse/v1/macros_pb.js";
+import type { Repo } from "../../../../gen/gatehouse/v1/repos_pb.js";
+import type { Room } from "../../../../gen/gatehouse/v1/rooms_pb.js";
 import { failureOf } from "../api.js";
 import { createCodeEditor } from "../code-editor.js";
-import { field, formatBytes, formatTime, formValues, h, replace, table } from "../dom.js";
-import { button, errorBox, loadInto, notice, section, type View, type ViewContext } from "../ui.js";
+import { createEditLease, type EditLease } from "../edit-lease.js";
+import { field, formatBytes, formatTime, formValues, h, plural, replace, table } from "../dom.js";
+import { button, errorBox, loadInto, notAllowed, notice, openDialog, section, serverInfoOf, type View, type ViewContext } from "../ui.js";
 import { createRoomPicker } from "./room-picker.js";
 
 /** macroTemplate is the code a new macro starts with. */
@@ -30,50 +32,108 @@ function outcomeName(outcome: Outcome): string {
   return Outcome[outcome] ?? String(outcome);
 }
 
+/** LeaseRange is the lock lease range the server allows (GetServerInfo), in seconds. */
+interface LeaseRange {
+  min: number;
+  max: number;
+  fallback: number;
+}
+
 /**
- * MacroEditor edits one macro under its lock: it acquires the lock when
- * opened, shows who holds it and until when, refreshes it on a timer (a
- * third of the lease) while open, validates as you type (line and column
- * markers), saves with the lock's fencing token and the expected version,
- * runs the saved version, and releases the lock when closed.
+ * MacroEditor shows one macro, read-only until "Edit" takes its lock. While
+ * editing it shows who holds the lock and until when, keeps the lease
+ * fresh while the tab is visible (see edit-lease.ts), validates as you
+ * type (line and column markers), saves with the lock's fencing token and
+ * the expected version, and runs the saved version. "Done", leaving the
+ * editor and closing the page give the lock back.
  */
 interface MacroEditor {
   el: HTMLElement;
+  macroId: string;
   close(): Promise<void>;
 }
 
-function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: () => void): MacroEditor {
+function openEditor(ctx: ViewContext, room: Room | undefined, roomId: string, initial: Macro, options: { edit: boolean; onSaved: () => void }): MacroEditor {
   const { api, progress } = ctx;
   const target = `macro/${initial.macroId}`;
   let macro = initial;
-  let lock: Lock | undefined;
   let refreshedAt: Date | undefined;
-  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let validateTimer: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
   let dirty = false;
+  let range: LeaseRange | undefined;
 
-  const lockStatus = h("div", { id: "lock-status", class: "lock-status" });
-  const lockActions = h("span", { class: "lock-actions" });
-  const lease = h("input", { id: "lock-lease", type: "number", min: 1, max: 1800, placeholder: "900", class: "narrow" });
+  const lockStatus = h("div", { id: "lock-status", class: "lock-status", role: "status" });
+  const lockActions = h("div", { class: "lock-actions" });
+  const lease = h("input", { id: "lock-lease", name: "lease", type: "number", inputmode: "numeric", class: "narrow", "aria-describedby": "lock-lease-hint" });
+  const leaseHint = h("span", { class: "hint", id: "lock-lease-hint" }, "lease range: loading…");
+  const leaseField = h("label", { class: "field lease-field" }, h("span", { class: "label" }, "Lease (s)"), lease, leaseHint);
   const editorStatus = h("div", { id: "editor-status" });
   const title = h("h2", {}, `Macro ${macro.name}`);
   const meta = h("p", { class: "muted", id: "macro-meta" });
+  const mode = h("span", { id: "editor-mode", class: "badge" });
   const editor = createCodeEditor(() => {
     dirty = true;
+    renderMeta();
     clearTimeout(validateTimer);
     validateTimer = setTimeout(() => void validate(false), 600);
   });
 
+  void serverInfoOf(api).then((info) => {
+    const l = info?.lockLease;
+    if (!l) {
+      replace(leaseHint, "the server's default lease");
+      return;
+    }
+    range = { min: l.minTtlSeconds, max: l.maxTtlSeconds, fallback: l.defaultTtlSeconds };
+    lease.min = String(range.min);
+    lease.max = String(range.max);
+    lease.placeholder = String(range.fallback);
+    if (!lease.value) lease.value = String(range.fallback);
+    replace(leaseHint, `${range.min}–${range.max} s (default ${range.fallback})`);
+  });
+
   const renderMeta = () => replace(meta, `version ${macro.version} · `, h("code", {}, macro.macroId), dirty ? " · unsaved changes" : "");
 
+  /** ttlSeconds reads the lease box: empty means the server's default; out of range is refused here, as the server would. */
+  const ttlSeconds = (): number | undefined => {
+    const text = lease.value.trim();
+    if (!text) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || (range && (n < range.min || n > range.max))) {
+      throw new RangeError(range ? `The lease must be a whole number of seconds from ${range.min} to ${range.max}.` : "The lease must be a whole number of seconds.");
+    }
+    return n;
+  };
+  const checkLease = (): boolean => {
+    try {
+      ttlSeconds();
+      lease.setCustomValidity("");
+      lease.removeAttribute("aria-invalid");
+      return true;
+    } catch (err) {
+      lease.setCustomValidity((err as Error).message);
+      lease.setAttribute("aria-invalid", "true");
+      replace(editorStatus, notice("error", h("span", { id: "lease-error" }, (err as Error).message)));
+      lease.focus();
+      return false;
+    }
+  };
+
+  const save = h("button", { type: "button", class: "primary", id: "macro-save" }, "Save");
+  const editButton = button("Edit", () => void startEditing(), { id: "lock-acquire", class: "primary" });
+  const doneButton = button("Done", () => void stopEditing(), { id: "lock-release" });
+
   const renderLock = (other?: { name: string; expiresAt?: Date }) => {
+    const lock = editLease?.lock();
+    editor.setReadOnly(!lock);
+    save.hidden = !lock;
+    mode.className = lock ? "badge ok" : "badge";
+    replace(mode, lock ? "editing" : "read-only");
     if (lock?.expiresAt) {
       const expires = timestampDate(lock.expiresAt);
       replace(
         lockStatus,
-        h("span", { class: "badge ok" }, "locked by you"),
-        " held by ",
+        "locked by ",
         h("strong", { id: "lock-holder" }, lock.ownerName || lock.ownerId),
         " · expires ",
         h("span", { id: "lock-expires" }, formatTime(expires)),
@@ -83,88 +143,83 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
         h("code", { id: "lock-token" }, String(lock.fencingToken)),
         refreshedAt ? [" · refreshed ", h("span", { id: "lock-refreshed" }, formatTime(refreshedAt))] : "",
       );
-      replace(lockActions, field("Lease (s)", lease), button("Release lock", () => void release(), { id: "lock-release", class: "small" }));
+      replace(lockActions, leaseField, doneButton);
       return;
     }
     replace(
       lockStatus,
       other
-        ? [h("span", { class: "badge warn" }, "locked"), " held by ", h("strong", { id: "lock-holder" }, other.name), other.expiresAt ? [" until ", h("span", { id: "lock-expires" }, formatTime(other.expiresAt))] : "", " — read-only"]
-        : [h("span", { class: "badge" }, "not locked"), " — take the lock to edit"],
+        ? ["locked by ", h("strong", { id: "lock-holder" }, other.name), other.expiresAt ? [" until ", h("span", { id: "lock-expires" }, formatTime(other.expiresAt))] : ""]
+        : "not locked — press Edit to take the lock",
     );
-    replace(
-      lockActions,
-      field("Lease (s)", lease),
-      button("Take lock", () => void acquire(), { id: "lock-acquire", class: "small" }),
-      other && ctx.can("locks.break") ? button("Break lock", () => void breakLock(), { id: "lock-break", class: "small danger" }) : "",
-    );
+    const mayBreak = other && ctx.can("locks.break") && room?.myRole === RoomRole.ADMIN;
+    replace(lockActions, leaseField, editButton, mayBreak ? button("Break lock", () => void breakLock(), { id: "lock-break", class: "danger" }) : "");
   };
 
-  const scheduleRefresh = () => {
-    clearTimeout(refreshTimer);
-    if (!lock?.expiresAt || !lock.acquiredAt || closed) return;
-    // Refresh at a third of the lease, so two refreshes can fail before it lapses.
-    const leaseMs = timestampDate(lock.expiresAt).getTime() - Date.now();
-    refreshTimer = setTimeout(() => void refresh(), Math.max(1000, leaseMs / 3));
-  };
-  const ttlSeconds = () => (lease.value ? Number(lease.value) : undefined);
-
-  const held = (l: Lock | undefined) => {
-    lock = l;
-    editor.setReadOnly(!lock);
-    renderLock();
-    scheduleRefresh();
-  };
-  const showHolder = async (err: unknown) => {
-    const f = failureOf(err);
-    lock = undefined;
-    editor.setReadOnly(true);
-    if (f.code === Code.FailedPrecondition && f.detail?.holder) {
+  /** showHolder shows who holds the lock now (after a refusal or a lost lease). */
+  const showHolder = async (err?: unknown) => {
+    const f = err === undefined ? undefined : failureOf(err);
+    if (f?.code === Code.FailedPrecondition && f.detail?.holder) {
       const holder = f.detail.holder;
       renderLock({ name: holder.holderName || holder.holderId, expiresAt: holder.expiresAt ? timestampDate(holder.expiresAt) : undefined });
       return;
     }
     const current = await api.locks.getLock({ roomId, target }).then((r) => r.lock, () => undefined);
-    renderLock(current ? { name: current.ownerName || current.ownerId, expiresAt: current.expiresAt ? timestampDate(current.expiresAt) : undefined } : undefined);
-    replace(editorStatus, errorBox(err, "Lock"));
+    const mine = current && current.ownerId === ctx.me.user?.userId;
+    renderLock(current && !mine ? { name: current.ownerName || current.ownerId, expiresAt: current.expiresAt ? timestampDate(current.expiresAt) : undefined } : undefined);
   };
 
-  const acquire = async () => {
+  let editLease: EditLease | undefined = createEditLease({
+    api,
+    roomId,
+    target,
+    ttlSeconds: () => {
+      try {
+        return ttlSeconds();
+      } catch {
+        return undefined;
+      }
+    },
+    onChange: (_lock, event, lost) => {
+      if (event === "refreshed") refreshedAt = new Date();
+      if (event === "taken") refreshedAt = undefined;
+      if (event === "lost") {
+        replace(editorStatus, errorBox(lost, "Keeping the lock"), notice("warn", "The editor is read-only again; your unsaved changes are still here."));
+        void showHolder(lost);
+        return;
+      }
+      renderLock();
+    },
+  });
+
+  const startEditing = async () => {
+    if (!checkLease()) return;
+    replace(editorStatus);
     try {
-      const res = await api.locks.acquireLock({ roomId, target, ttlSeconds: ttlSeconds() });
-      refreshedAt = undefined;
-      held(res.lock);
-      replace(editorStatus);
+      await progress.run("Taking the lock", () => editLease!.take(), editButton);
+      editor.textarea.focus();
     } catch (err) {
+      replace(editorStatus, errorBox(err, "Edit"));
       await showHolder(err);
     }
   };
-  const refresh = async () => {
-    if (!lock || closed) return;
-    try {
-      const res = await api.locks.refreshLock({ roomId, target, ttlSeconds: ttlSeconds() });
-      refreshedAt = new Date();
-      held(res.lock);
-    } catch (err) {
-      await showHolder(err);
-      replace(editorStatus, errorBox(err, "Refreshing the lock"));
-    }
-  };
-  const release = async () => {
-    clearTimeout(refreshTimer);
-    const had = lock;
-    lock = undefined;
-    editor.setReadOnly(true);
-    renderLock();
-    if (had) await api.locks.releaseLock({ roomId, target }).catch(() => undefined);
+  const stopEditing = async () => {
+    await editLease?.release();
+    replace(editorStatus, dirty ? notice("warn", "Lock given back; your unsaved changes were not saved.") : null);
+    editButton.focus();
   };
   const breakLock = async () => {
-    try {
-      await api.locks.breakLock({ roomId, target });
-      await acquire();
-    } catch (err) {
-      replace(editorStatus, errorBox(err, "Break lock"));
-    }
+    const confirmed = await openDialog(progress, {
+      id: "break-lock-dialog",
+      title: "Break this lock?",
+      body: h("p", {}, `The holder loses the lock on macro ${macro.name} at once; their unsaved changes cannot be saved under it. You then take the lock yourself.`),
+      confirmLabel: "Break lock",
+      danger: true,
+      onConfirm: async () => {
+        await api.locks.breakLock({ roomId, target });
+      },
+    });
+    if (confirmed) await startEditing();
   };
 
   const validate = async (explicit: boolean) => {
@@ -179,7 +234,6 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
     }
   };
 
-  const save = h("button", { type: "button", class: "primary", id: "macro-save" }, "Save");
   save.addEventListener("click", () => {
     const code = editor.value();
     void progress
@@ -188,7 +242,7 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
         () =>
           api.macros.updateMacros({
             roomId,
-            macros: [{ macroId: macro.macroId, name: macro.name, code, expectedVersion: macro.version, fencingToken: lock?.fencingToken }],
+            macros: [{ macroId: macro.macroId, name: macro.name, code, expectedVersion: macro.version, fencingToken: editLease?.lock()?.fencingToken }],
           }),
         save,
       )
@@ -199,7 +253,7 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
           editor.mark([], true);
           renderMeta();
           replace(editorStatus, notice("ok", h("span", { id: "save-ok" }, `Saved version ${macro.version}.`)));
-          onSaved();
+          options.onSaved();
         },
         (err: unknown) => {
           const f = failureOf(err);
@@ -253,19 +307,20 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
 
   const tick = setInterval(() => {
     const el = lockStatus.querySelector("#lock-remaining");
+    const lock = editLease?.lock();
     if (el && lock?.expiresAt) el.textContent = remaining(timestampDate(lock.expiresAt));
   }, 1000);
 
   editor.setValue(macro.code);
-  editor.setReadOnly(true);
   renderMeta();
   renderLock();
-  void acquire().then(() => validate(false));
+  // A macro opens read-only (showing who holds it, if anyone); a new one opens for editing.
+  void (options.edit ? startEditing() : showHolder()).then(() => validate(false));
 
   const el = h(
     "section",
-    { class: "card", id: "macro-editor" },
-    title,
+    { class: "card", id: "macro-editor", "aria-labelledby": "macro-editor-title" },
+    h("div", { class: "editor-head" }, title, mode),
     meta,
     h("div", { class: "lock-bar" }, lockStatus, lockActions),
     editor.el,
@@ -276,55 +331,152 @@ function openEditor(ctx: ViewContext, roomId: string, initial: Macro, onSaved: (
     h("div", { class: "actions" }, run),
     runResult,
   );
+  title.id = "macro-editor-title";
   return {
     el,
+    macroId: macro.macroId,
     async close() {
-      closed = true;
       clearInterval(tick);
       clearTimeout(validateTimer);
-      await release();
+      const lease = editLease;
+      editLease = undefined;
+      await lease?.dispose();
     },
   };
 }
 
+/** macroLines counts a macro's lines, for the delete confirmation. */
+function macroLines(code: string): number {
+  return code === "" ? 0 : code.replace(/\n$/, "").split("\n").length;
+}
+
 /**
- * macrosView picks a room, lists its macros and repos, creates macros, and
- * opens the macro editor (see openEditor). Repo sync shows progress.
+ * macrosView picks a room, lists its macros and repos, creates, opens and
+ * deletes macros, adds, syncs and deletes repos. Opening a macro shows it
+ * read-only (see openEditor); deleting asks first, naming what goes.
  */
 export function macrosView(ctx: ViewContext): View {
   const { api, progress } = ctx;
-  const list = h("div", { id: "macros-list" });
-  const repos = h("div", { id: "repos-list" });
+  const list = h("div", { id: "macros-list", class: "list-box" });
+  const repos = h("div", { id: "repos-list", class: "list-box" });
   const editorBox = h("div");
+  const listStatus = h("div", { id: "macros-status" });
   const createStatus = h("div", { id: "create-macro-status" });
   let editor: MacroEditor | undefined;
   let roomId = "";
+  let macros: Macro[] = [];
 
-  const open = async (m: Macro) => {
-    await editor?.close();
-    editor = openEditor(ctx, roomId, m, () => void loadMacros());
-    replace(editorBox, editor.el);
+  const room = () => picker.rooms().find((r) => r.roomId === roomId);
+  const canWrite = () => ctx.can("macros.write") && (room()?.myRole ?? RoomRole.UNSPECIFIED) >= RoomRole.EDITOR;
+
+  const closeEditor = async () => {
+    const e = editor;
+    editor = undefined;
+    replace(editorBox);
+    await e?.close();
   };
+  const open = async (m: Macro, edit: boolean) => {
+    await editor?.close();
+    editor = openEditor(ctx, room(), roomId, m, { edit, onSaved: () => void loadMacros() });
+    replace(editorBox, editor.el);
+    editor.el.querySelector("h2")?.scrollIntoView({ block: "nearest" });
+  };
+
+  const deleteMacro = async (m: Macro) => {
+    const policy = await api.policies.getMacroPolicy({ roomId, macroId: m.macroId }).then(
+      (r) => {
+        const set = r.policy ? PolicySchema.fields.filter((f) => isFieldSet(r.policy!, f)).map((f) => f.name) : [];
+        return set.length > 0 ? `its policy layer (${set.join(", ")})` : "its policy layer (empty)";
+      },
+      () => "its policy layer, if it has one",
+    );
+    const target = `macro/${m.macroId}`;
+    await openDialog(progress, {
+      id: "delete-macro-dialog",
+      title: `Delete macro ${m.name}?`,
+      body: [
+        h("p", {}, "This deletes, for good:"),
+        h("ul", { id: "delete-macro-what" }, h("li", {}, `the macro ${m.name}: version ${m.version}, ${plural(macroLines(m.code), "line")} of code`), h("li", {}, policy), h("li", {}, "its lock")),
+        h("p", { class: "muted" }, "The room's stored records and the audit log stay."),
+      ],
+      confirmLabel: "Delete macro",
+      danger: true,
+      onConfirm: async () => {
+        if (editor?.macroId === m.macroId) await closeEditor();
+        // DeleteMacro needs the macro's lock: take it (refused, with the holder, when someone else has it).
+        await api.locks.acquireLock({ roomId, target });
+        try {
+          await api.macros.deleteMacro({ roomId, macroId: m.macroId });
+        } finally {
+          await api.locks.releaseLock({ roomId, target }).catch(() => undefined);
+        }
+        replace(listStatus, notice("ok", `Deleted macro ${m.name}.`));
+        void loadMacros();
+      },
+    });
+  };
+
   const loadMacros = () =>
-    loadInto(list, "macros", () => api.macros.listMacros({ roomId, pageSize: 1000 }), (res) =>
-      table(
-        ["Macro", "Version", "Updated", ""],
+    loadInto(list, "macros", () => api.macros.listMacros({ roomId, pageSize: 1000 }), (res) => {
+      macros = res.macros;
+      return table(
+        ["Macro", "Version", "Source", "Updated", ""],
         res.macros.map((m) => [
           h("strong", {}, m.name),
           String(m.version),
+          m.source?.kind === MacroSourceKind.REPO ? h("span", { title: m.source.path }, "repo") : "manual",
           formatTime(m.updatedAt ? timestampDate(m.updatedAt) : undefined),
-          button("Open", () => void open(m), { class: "small", "data-macro": m.name }),
+          h(
+            "span",
+            { class: "row-actions" },
+            button("Open", () => void open(m, false), { class: "small", "data-macro": m.name, "aria-label": `Open macro ${m.name}` }),
+            canWrite() ? button("Delete", () => void deleteMacro(m), { class: "small danger", "data-delete-macro": m.name, "aria-label": `Delete macro ${m.name}` }) : "",
+          ),
         ]),
-        { id: "macros-table" },
-      ),
-    );
+        { id: "macros-table", "aria-label": "Macros" },
+      );
+    });
+
+  const deleteRepo = async (r: Repo) => {
+    const imported = macros.filter((m) => m.source?.kind === MacroSourceKind.REPO && m.source.repoId === r.repoId);
+    const target = `repo/${r.repoId}`;
+    await openDialog(progress, {
+      id: "delete-repo-dialog",
+      title: "Delete this repository?",
+      body: [
+        h("p", {}, "This deletes the repository ", h("code", { class: "wrap" }, r.url), r.ref ? ` (ref ${r.ref})` : "", r.path ? ` (path ${r.path})` : "", " and its lock."),
+        h(
+          "p",
+          { id: "delete-repo-what" },
+          imported.length === 0
+            ? "No macro was imported from it."
+            : `${plural(imported.length, "macro was", "macros were")} imported from it; they stay, as manual macros: ${imported.map((m) => m.name).join(", ")}.`,
+        ),
+      ],
+      confirmLabel: "Delete repository",
+      danger: true,
+      onConfirm: async () => {
+        // DeleteRepo needs the repo's lock; the server lets it go once the repo is gone.
+        const { lock } = await api.locks.acquireLock({ roomId, target });
+        try {
+          await api.repos.deleteRepo({ roomId, repoId: r.repoId, fencingToken: lock?.fencingToken });
+        } catch (err) {
+          await api.locks.releaseLock({ roomId, target }).catch(() => undefined);
+          throw err;
+        }
+        replace(repoStatus, notice("ok", "Deleted the repository."));
+        void loadRepos();
+        void loadMacros();
+      },
+    });
+  };
 
   const loadRepos = () =>
     loadInto(repos, "repositories", () => api.repos.listRepos({ roomId, pageSize: 1000 }), (res) =>
       table(
         ["URL", "Ref", "Path", "Last commit", "Synced", ""],
         res.repos.map((r) => {
-          const sync = h("button", { type: "button", class: "small" }, "Sync");
+          const sync = h("button", { type: "button", class: "small", "aria-label": `Sync ${r.url}` }, "Sync");
           const out = h("div");
           sync.addEventListener("click", () => {
             // A sync runs under the repo's lock: take it, sync with its fencing token, let it go.
@@ -353,30 +505,43 @@ export function macrosView(ctx: ViewContext): View {
               (err: unknown) => replace(out, errorBox(err, "Sync")),
             );
           });
+          const writable = ctx.can("repos.write") && (room()?.myRole ?? RoomRole.UNSPECIFIED) >= RoomRole.EDITOR;
           return [
-            h("code", {}, r.url),
+            h("code", { class: "wrap" }, r.url),
             r.ref,
             r.path,
             h("code", {}, r.lastCommit.slice(0, 12) || "—"),
             [formatTime(r.lastSyncedAt ? timestampDate(r.lastSyncedAt) : undefined), r.lastError ? h("div", { class: "error-text" }, r.lastError) : null],
-            [sync, out],
+            [
+              h("span", { class: "row-actions" }, writable ? sync : "", writable ? button("Delete", () => void deleteRepo(r), { class: "small danger", "data-delete-repo": r.url, "aria-label": `Delete repository ${r.url}` }) : ""),
+              out,
+            ],
           ];
         }),
-        { id: "repos-table" },
+        { id: "repos-table", "aria-label": "Repositories" },
       ),
     );
 
   const showRoom = async (id: string) => {
-    await editor?.close();
-    editor = undefined;
-    replace(editorBox);
+    await closeEditor();
     roomId = id;
+    macros = [];
+    replace(listStatus);
     if (!id) {
       replace(list, h("p", { class: "muted" }, "Choose a room to see its macros."));
-      replace(repos);
+      replace(repos, h("p", { class: "muted" }, "Choose a room to see its repositories."));
       return;
     }
-    await Promise.all([loadMacros(), loadRepos()]);
+    // Say what the caller's permissions and room role do not allow, rather than a refused call.
+    const role = room()?.myRole ?? RoomRole.UNSPECIFIED;
+    const refusal = (permission: string) =>
+      !ctx.can(permission) ? `it needs the permission ${permission}` : role < RoomRole.EDITOR ? `your role in this room is ${RoomRole[role] ?? "none"}, and it takes EDITOR` : "";
+    const macrosWhy = refusal("macros.read");
+    const reposWhy = refusal("repos.read");
+    await Promise.all([
+      macrosWhy ? replace(list, notAllowed("macros", macrosWhy)) : loadMacros(),
+      reposWhy ? replace(repos, notAllowed("repositories", reposWhy)) : loadRepos(),
+    ]);
   };
   const picker = createRoomPicker(ctx, "macro-room", (id) => void showRoom(id));
 
@@ -395,18 +560,19 @@ export function macrosView(ctx: ViewContext): View {
         form.reset();
         void loadMacros();
         const m = res.macros[0];
-        if (m) void open(m);
+        // A new macro opens for editing: writing it is why it was created.
+        if (m) void open(m, true);
       },
       (err: unknown) => replace(createStatus, errorBox(err, "Create macro")),
     );
   });
 
-  const repoStatus = h("div");
-  const addRepo = h("button", { type: "submit" }, "Add repository");
+  const repoStatus = h("div", { id: "repos-status" });
+  const addRepo = h("button", { type: "submit", id: "add-repo-submit" }, "Add repository");
   const repoForm = h(
     "form",
     { class: "grid-form", id: "add-repo-form" },
-    field("URL", h("input", { name: "url", required: true, placeholder: "https://git.example.com/macros.git", type: "url" })),
+    field("URL", h("input", { name: "url", id: "new-repo-url", required: true, placeholder: "https://git.example.com/macros.git", type: "url" })),
     field("Ref", h("input", { name: "ref", value: "main" })),
     field("Path", h("input", { name: "path", placeholder: "macros/" })),
     h("div", { class: "actions" }, addRepo),
@@ -414,24 +580,30 @@ export function macrosView(ctx: ViewContext): View {
   repoForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const v = formValues(repoForm);
+    if (!roomId) {
+      replace(repoStatus, notice("error", "Choose a room first."));
+      return;
+    }
     void progress.run("Adding repository", () => api.repos.updateRepo({ roomId, url: v.url ?? "", ref: v.ref ?? "", path: v.path ?? "" }), addRepo).then(
       () => {
         replace(repoStatus);
+        repoForm.reset();
         void loadRepos();
       },
       (err: unknown) => replace(repoStatus, errorBox(err, "Add repository")),
     );
   });
 
+  replace(list, h("p", { class: "muted loading" }, "Loading rooms…"));
   void picker.reload();
   return {
     el: h(
       "div",
       { class: "view", id: "macros-view" },
-      section("Macros", { id: "macros" }, picker.el, list, h("h3", {}, "New macro"), createStatus, form),
+      section("Macros", { id: "macros" }, picker.el, listStatus, list, h("h3", {}, "New macro"), createStatus, form),
       editorBox,
       section("Repositories", { id: "repos" }, repos, h("h3", {}, "Add a repository"), repoStatus, repoForm),
     ),
-    dispose: () => editor?.close(),
+    dispose: () => closeEditor(),
   };
 }

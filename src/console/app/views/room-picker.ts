@@ -1,6 +1,6 @@
 import type { Room } from "../../../../gen/gatehouse/v1/rooms_pb.js";
 import { h, replace } from "../dom.js";
-import { errorBox, type ViewContext } from "../ui.js";
+import { errorBox, track, type ViewContext } from "../ui.js";
 
 /** RoomPicker is a room <select> loaded from ListRooms that remembers the choice across screens. */
 export interface RoomPicker {
@@ -22,7 +22,7 @@ export function createRoomPicker(ctx: ViewContext, id: string, onChange: (roomId
   });
   const reload = async () => {
     try {
-      rooms = (await ctx.api.rooms.listRooms({ pageSize: 1000 })).rooms;
+      rooms = (await track(ctx.api.rooms.listRooms({ pageSize: 1000 }))).rooms;
       replace(status);
     } catch (err) {
       rooms = [];
