@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
-import type { Limiter, LimiterSpec, LimitResult } from "./rate-limiters.js";
+import type { Limiter, LimiterSpec, LimitResult } from "./limiter.js";
 
 /**
  * A leased limiter counts a fixed window per key in Redis, but not one call
