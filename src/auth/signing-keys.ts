@@ -212,7 +212,11 @@ export async function openSigningKeyRing(options: SigningKeyRingOptions): Promis
     async verifier(kid) {
       const found = find(kid);
       if (found || ring.some((e) => e.key.kid === kid)) return found;
-      if (now() - lastReload >= 1000 || inFlight) await reload();
+      // At most one reload a second for unknown kids: a caller inside that second
+      // waits for the next one instead of being refused a key another replica just made.
+      const wait = lastReload + 1000 - now();
+      if (wait > 0 && !inFlight) await new Promise((resolve) => setTimeout(resolve, wait));
+      await reload();
       return find(kid);
     },
     verifying,

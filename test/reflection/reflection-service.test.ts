@@ -135,7 +135,7 @@ describe.each(["v1", "v1alpha"])("grpc.reflection.%s.ServerReflection", (version
     it(
       "serves the file of every Gatehouse service, with access.proto among its dependencies",
       async () => {
-        expect(gatehouseServices.length).toBe(11);
+        expect(gatehouseServices.length).toBe(12);
         for (const service of gatehouseServices) {
           const files = decodeFiles(await reflectOne(version, { fileContainingSymbol: service.typeName }));
           expect(files[0]!.name).toBe(service.file.proto.name);
