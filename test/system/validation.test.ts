@@ -100,7 +100,8 @@ describe("request validation", () => {
     }
   });
 
-  for (const service of gatehouseServices) {
+  // A service whose requests have no validated field (AdminService) has nothing to probe here.
+  for (const service of gatehouseServices.filter((s) => s.methods.some((m) => probesOf(m.input).length > 0))) {
     describe(service.typeName, () => {
       for (const method of service.methods) {
         const probes = probesOf(method.input);
