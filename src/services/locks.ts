@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { LockSchema, type Lock, type LocksService } from "../../gen/gatehouse/v1/locks_pb.js";
-import { outcome } from "../app/call.js";
 import { acquireLock } from "../app/locks/acquire-lock.js";
 import { breakLock, refreshLock, releaseLock } from "../app/locks/lease-changes.js";
 import type { LockDeps, LockInput } from "../app/locks/lock-deps.js";
@@ -10,6 +9,7 @@ import { getLock, listLocks } from "../app/locks/read-locks.js";
 import type { LockInfo } from "../locks/lock-manager.js";
 import { parseLockTarget } from "../locks/lock-targets.js";
 import { answer, callOf } from "./call.js";
+import { requestFacts } from "./request-facts.js";
 import { pageOf, pageToken } from "./support.js";
 
 /** LocksServiceDeps is what LocksService uses. */
@@ -32,7 +32,7 @@ function lockMessage(info: LockInfo): Lock {
  */
 function lockInputOf(ctx: HandlerContext, req: { roomId: string; target: string }): LockInput {
   const input = { roomId: req.roomId.toLowerCase(), target: parseLockTarget(req.target) };
-  answer(ctx, outcome(undefined, { resource: input.target.text, roomId: input.roomId }));
+  requestFacts(ctx, { resource: input.target.text, roomId: input.roomId });
   return input;
 }
 

@@ -1,11 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { RulesService } from "../../gen/gatehouse/v1/rules_pb.js";
-import { outcome } from "../app/call.js";
 import { evaluateRules, getRule, listRules } from "../app/rules/read-rules.js";
 import { createRule, deleteRule, updateRule, type RuleChangeDeps } from "../app/rules/rule-changes.js";
 import { ruleResource } from "../app/rules/rule-input.js";
 import type { RuleCache } from "../rules/rule-cache.js";
 import { answer, callOf } from "./call.js";
+import { requestFacts } from "./request-facts.js";
 import { decisionMessage, effectWord, ruleMessage } from "./rule-messages.js";
 import { pageOf, pageToken } from "./support.js";
 
@@ -40,7 +40,7 @@ export function createRulesService(deps: RulesServiceDeps): ServiceImpl<typeof R
 
     async updateRule(req, ctx) {
       // Named in the call's record before anything can fail.
-      answer(ctx, outcome(undefined, { resource: ruleResource(req.ruleId.toLowerCase()) }));
+      requestFacts(ctx, { resource: ruleResource(req.ruleId.toLowerCase()) });
       const input = {
         id: req.ruleId,
         ...(req.subject !== undefined ? { subject: req.subject } : {}),
@@ -53,7 +53,7 @@ export function createRulesService(deps: RulesServiceDeps): ServiceImpl<typeof R
     },
 
     async deleteRule(req, ctx) {
-      answer(ctx, outcome(undefined, { resource: ruleResource(req.ruleId.toLowerCase()) }));
+      requestFacts(ctx, { resource: ruleResource(req.ruleId.toLowerCase()) });
       answer(ctx, await deleteRule(deps, callOf(ctx), { id: req.ruleId }));
       return {};
     },

@@ -2,11 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { TenantSchema, type Tenant, type TenantsService } from "../../gen/gatehouse/v1/tenants_pb.js";
-import { outcome } from "../app/call.js";
 import { createTenant, type CreateTenantDeps } from "../app/tenants/create-tenant.js";
 import { listTenants, type ListTenantsDeps } from "../app/tenants/list-tenants.js";
 import type { TenantRow } from "../store/tenants.js";
 import { answer, callOf } from "./call.js";
+import { requestFacts } from "./request-facts.js";
 import { pageOf, pageToken } from "./support.js";
 import { userMessage } from "./user-view.js";
 
@@ -26,7 +26,7 @@ export function createTenantsService(deps: TenantsServiceDeps): ServiceImpl<type
   return {
     async createTenant(req, ctx) {
       // Named in the call's record before anything can fail, so a refusal says what was asked for.
-      answer(ctx, outcome(undefined, { details: { name: req.name.slice(0, 64), adminUsername: req.adminUsername.slice(0, 64) } }));
+      requestFacts(ctx, { details: { name: req.name.slice(0, 64), adminUsername: req.adminUsername.slice(0, 64) } });
       const input = { name: req.name, adminUsername: req.adminUsername, adminPassword: req.adminPassword };
       const { tenant, admin } = answer(ctx, await createTenant(deps, callOf(ctx), input));
       return {
